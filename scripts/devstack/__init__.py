@@ -1,0 +1,1 @@
+"""The local environment: emulators, the Lambda chain and the gateway, as host processes (no Docker)."""
