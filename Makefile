@@ -1,0 +1,96 @@
+# The front door. `make help` lists every target.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+# The tool cache (uv, sam, ministack, RIE, adapter) comes first on PATH; see scripts/lib.sh.
+export PATH := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fastapi-lambda/bin:$(PATH)
+export UV_PYTHON_DOWNLOADS := never
+RUN := uv run --frozen
+ENV ?= dev
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Everyday
+.PHONY: install dev token reset
+install: ## Install every tool and package (pinned, cached; first run ~10 min on 2 cores)
+	@scripts/install.sh
+
+dev: install build ## Run the whole local chain: emulators, deployed stack, RIE + Web Adapter + app, gateway
+	@$(RUN) python -m devstack dev
+
+token: ## Print an ID token for a dev user of the running `make dev` (EMAIL=you@example.com ADMIN=1)
+	@$(RUN) python -m devstack token "$(or $(EMAIL),dev@example.com)" $(if $(ADMIN),--admin)
+
+reset: ## Wipe local data (MiniStack state, emulator users)
+	rm -rf .local/data
+	@echo "local data wiped"
+
+##@ Tests and checks
+.PHONY: test test-unit test-integration e2e smoke lint format typecheck check-iac
+test: install lint typecheck ## Run all tests: lint, types, unit, integration, chain, e2e, IaC checks
+	$(RUN) pytest tests --ignore=tests/smoke -p no:cacheprovider
+	@$(MAKE) --no-print-directory check-iac
+
+test-unit: ## Unit tests only (no emulators, seconds)
+	$(RUN) pytest tests/unit
+
+test-integration: ## API tests against MiniStack and the Firebase Auth emulator
+	$(RUN) pytest tests/integration
+
+e2e: install build ## End-to-end through gateway -> RIE -> Web Adapter -> uvicorn (BASE_URL= to target a running stack)
+	$(RUN) pytest tests/e2e
+
+smoke: ## Smoke tests against a deployed API (API_URL=https://...)
+	$(RUN) pytest tests/smoke
+
+lint: ## ruff lint + format check; backend/requirements.txt in sync with uv.lock
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	@scripts/check-requirements.sh
+
+format: ## Apply ruff formatting and fixes
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+typecheck: ## mypy --strict
+	$(RUN) mypy backend scripts/devstack tests
+
+check-iac: ## sam validate --lint, cfn-lint, checkov, actionlint, zizmor, workflow schema
+	@scripts/check-iac.sh
+
+##@ Build and deploy
+.PHONY: requirements build clean local deploy-local destroy-local deploy-dev deploy-staging deploy-prod logs status
+requirements: ## Re-export backend/requirements.txt from uv.lock (what sam build installs)
+	uv export --frozen --package backend --no-dev --no-hashes --no-emit-workspace --no-header --no-annotate -o backend/requirements.txt >/dev/null
+
+build: ## sam build (no Docker, no Python 3.13 needed)
+	sam build --template template.yml
+
+clean: ## Remove build artifacts
+	rm -rf .aws-sam
+
+local: build ## sam local start-api (needs Docker; `make dev` is the Docker-free equivalent)
+	sam local start-api --port 3001
+
+deploy-local: build ## Deploy the stack to the running emulator (samconfig env `local`)
+	@scripts/stack.sh deploy-local
+
+destroy-local: ## Delete the stack from the running emulator
+	@scripts/stack.sh destroy-local
+
+deploy-dev: ## Build, deploy to dev, health check, smoke tests
+	@scripts/deploy.sh dev
+
+deploy-staging: ## Build, deploy to staging, health check, smoke tests
+	@scripts/deploy.sh staging
+
+deploy-prod: ## Build, deploy to prod (confirms the change set), health check, smoke tests
+	@scripts/deploy.sh prod
+
+logs: ## Tail the function's logs (ENV=dev|staging|prod|local)
+	@scripts/stack.sh logs "$(ENV)"
+
+status: ## Show the stack, its outputs and the function configuration (ENV=dev|staging|prod|local)
+	@scripts/stack.sh status "$(ENV)"

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make install`: everything the project needs, pinned (scripts/versions.env), each step skipped when
+# already done. Tools shared by every clone live in the user cache (~/.cache/fastapi-lambda), project
+# packages in .venv and firebase-emulator/node_modules.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "uv ${UV_VERSION}"
+if [ "$(uv --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+  need python3 "Install Python 3.11+ (e.g. apt-get install python3 python3-venv)."
+  python3 -m venv "$TOOLS_CACHE/uv-venv"
+  "$TOOLS_CACHE/uv-venv/bin/pip" install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
+  ln -sf "$TOOLS_CACHE/uv-venv/bin/uv" "$TOOLS_CACHE/bin/uv"
+fi
+echo "uv $(uv --version | cut -d' ' -f2) at $(command -v uv)"
+
+step "Python environment (.venv) on $(lambda_python || echo 'no CPython 3.13: falling back to python3')"
+python_for_venv=$(lambda_python || command -v python3)
+uv sync --frozen --python "$python_for_venv"
+
+step "emulators and SAM CLI (isolated tool virtualenvs)"
+uv tool install --quiet --python "$python_for_venv" "ministack==${MINISTACK_VERSION}" \
+  --with "aws-sam-translator==${AWS_SAM_TRANSLATOR_VERSION}"
+uv tool install --quiet --python "$python_for_venv" "aws-sam-cli==${AWS_SAM_CLI_VERSION}" \
+  --with "aws-sam-cli-local==${AWS_SAM_CLI_LOCAL_VERSION}" --with-executables-from aws-sam-cli-local
+echo "ministack $MINISTACK_VERSION, $(sam --version)"
+
+step "Firebase Auth emulator (firebase-tools, npm)"
+need node "Install Node.js 20+ (e.g. apt-get install nodejs npm)."
+lock_hash=$(sha256sum firebase-emulator/package-lock.json | cut -d' ' -f1)
+stamp=firebase-emulator/node_modules/.installed-from
+if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+  echo "npm ci (first time: about 3 minutes, 300 MB)"
+  (cd firebase-emulator && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" > "$stamp"
+fi
+echo "firebase-tools $(firebase-emulator/node_modules/.bin/firebase --version)"
+
+step "Lambda Runtime Interface Emulator and Web Adapter (built from source, cached)"
+scripts/install-lambda-tools.sh
+
+printf '\nAll tools installed.\n'
