@@ -132,6 +132,13 @@ class ManagedProcess:
             self._reader.join(timeout=2)
         self._proc = None
 
+    def wait(self) -> int:
+        """Wait for a one-shot command to end (its output fully read); returns its exit status."""
+        assert self._proc is not None
+        code = self._proc.wait()
+        self.stop()
+        return code
+
     def wait_ready(self, probe: Callable[[], bool], *, deadline_s: float, what: str, fix: str) -> float:
         """Poll `probe` until it holds; fail with the part's last log lines. Returns the seconds waited."""
         started = time.monotonic()
@@ -139,13 +146,22 @@ class ManagedProcess:
             if probe():
                 return time.monotonic() - started
             if not self.running:
-                raise StartupError(self._failure(f"exited before {what}", fix))
+                raise StartupError(self.failure(f"exited before {what}", fix))
             time.sleep(0.1)
-        raise StartupError(self._failure(f"not {what} after {deadline_s:.0f}s", fix))
+        raise StartupError(self.failure(f"not {what} after {deadline_s:.0f}s", fix))
 
-    def _failure(self, problem: str, fix: str) -> str:
+    def failure(self, problem: str, fix: str) -> str:
         tail = "\n".join(f"    {line}" for line in self.recent) or "    (no output)"
         return f"{self.part}: {problem}. {fix}\n  last output:\n{tail}"
+
+
+def run_to_end(part: str, argv: Sequence[str], *, env: Mapping[str, str], sink: LogSink, fix: str) -> None:
+    """Run a one-shot command (a build, a deploy) with its output on the sink; fail with its last lines."""
+    process = ManagedProcess(part, argv, env=env, sink=sink)
+    process.start()
+    code = process.wait()
+    if code != 0:
+        raise StartupError(process.failure(f"exited with status {code}", fix))
 
 
 @contextlib.contextmanager
