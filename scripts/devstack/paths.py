@@ -15,6 +15,9 @@ LOCAL_STATE = REPO_ROOT / ".local"
 TOOLS_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "fastapi-lambda"
 """Per-user cache shared by every clone: tool virtualenvs and the built RIE / Web Adapter binaries."""
 
+RUN_FILE = LOCAL_STATE / "run" / "dev.json"
+"""Where a running `make dev` says where its parts listen (read by `make token` and `BASE_URL` e2e runs)."""
+
 FIREBASE_CLI = REPO_ROOT / "firebase-emulator" / "node_modules" / ".bin" / "firebase"
 
 
