@@ -1,0 +1,63 @@
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from application.files import FileService
+from application.notes import NoteService
+from application.users import UserService
+from domain.entities import Principal
+from domain.errors import AuthenticationFailed
+from domain.ports import TokenVerifier
+from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    token_verifier: TokenVerifier
+    users: UserService
+    notes: NoteService
+    files: FileService
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# auto_error=False: a missing token must produce our 401 (with WWW-Authenticate), not FastAPI's 403.
+bearer_scheme = HTTPBearer(auto_error=False, description="Firebase ID token")
+
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _authenticate(
+    credentials: HTTPAuthorizationCredentials | None, services: Services, *, check_revoked: bool
+) -> Principal:
+    if credentials is None:
+        raise AuthenticationFailed("invalid or missing credentials")
+    return services.token_verifier.verify(credentials.credentials, check_revoked=check_revoked)
+
+
+def authenticated(credentials: BearerCredentials, services: ServicesDep) -> Principal:
+    return _authenticate(credentials, services, check_revoked=False)
+
+
+def authenticated_not_revoked(credentials: BearerCredentials, services: ServicesDep) -> Principal:
+    """Also asks Firebase whether the token was revoked or the user disabled (one HTTP round trip)."""
+    return _authenticate(credentials, services, check_revoked=True)
+
+
+CurrentUser = Annotated[Principal, Depends(authenticated)]
+CurrentUserNotRevoked = Annotated[Principal, Depends(authenticated_not_revoked)]
+PageLimitQuery = Annotated[int, Query(ge=1, le=100, description="page size")]
+CursorQuery = Annotated[
+    str | None, Query(max_length=2048, description="next_cursor of the previous page, as returned")
+]

@@ -1,0 +1,90 @@
+"""Every error leaves the API as {"error": {"code", "message", "request_id", "details"?}}."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain import errors
+
+# Domain error -> (HTTP status, stable machine-readable code).
+_DOMAIN_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
+    errors.NotFound: (404, "not_found"),
+    errors.VersionConflict: (412, "precondition_failed"),
+    errors.LimitExceeded: (409, "limit_exceeded"),
+    errors.InvalidCursor: (400, "invalid_cursor"),
+    errors.AuthenticationFailed: (401, "unauthenticated"),
+    errors.PermissionDenied: (403, "forbidden"),
+    errors.ServiceUnavailable: (503, "service_unavailable"),
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    412: "precondition_failed",
+    428: "precondition_required",
+}
+
+# RFC 6750: a 401 names the scheme the client should use.
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str | None,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message, "request_id": request_id}
+    if details is not None:
+        body["details"] = details
+    if status == 401:
+        headers = {**_CHALLENGE, **(headers or {})}
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    status, code = next(
+        (mapping for kind, mapping in _DOMAIN_STATUS.items() if isinstance(exc, kind)),
+        (500, "internal_error"),
+    )
+    return error_response(status, code, str(exc), _request_id(request))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    return error_response(
+        exc.status_code,
+        _HTTP_CODES.get(exc.status_code, "http_error"),
+        message,
+        _request_id(request),
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # No "input" echo: it may carry whatever the client sent, including secrets.
+    details = [
+        {"location": list(error["loc"]), "message": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
+    return error_response(422, "validation_error", "request validation failed", _request_id(request), details)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.DomainError, _domain_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,65 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from api.dependencies import CurrentUser, CursorQuery, PageLimitQuery, ServicesDep
+from api.routes.notes import ID_PATTERN, NoteId
+from api.schemas import (
+    FileCreate,
+    FileDownloadResponse,
+    FilePage,
+    FileResponse,
+    FileUploadResponse,
+    UploadInstructions,
+)
+from application.files import URL_EXPIRY_SECONDS
+
+router = APIRouter(prefix="/notes/{note_id}/files", tags=["files"])
+
+FileId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def start_upload(
+    note_id: NoteId, payload: FileCreate, caller: CurrentUser, services: ServicesDep
+) -> FileUploadResponse:
+    """Records the file and returns a presigned S3 POST limited to this content type and size."""
+    ticket = services.files.start_upload(
+        caller, note_id, payload.file_name, payload.content_type, payload.size
+    )
+    return FileUploadResponse(
+        file=FileResponse.of(ticket.file),
+        upload=UploadInstructions(
+            url=ticket.upload.url, fields=ticket.upload.fields, expires_in=ticket.upload.expires_in
+        ),
+    )
+
+
+@router.get("")
+def list_files(
+    note_id: NoteId,
+    caller: CurrentUser,
+    services: ServicesDep,
+    limit: PageLimitQuery = 20,
+    cursor: CursorQuery = None,
+) -> FilePage:
+    page = services.files.list(caller, note_id, limit, cursor)
+    return FilePage(items=[FileResponse.of(record) for record in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{file_id}")
+def get_file(
+    note_id: NoteId, file_id: FileId, caller: CurrentUser, services: ServicesDep
+) -> FileDownloadResponse:
+    record = services.files.get(caller, note_id, file_id)
+    return FileDownloadResponse(
+        file=FileResponse.of(record),
+        download_url=services.files.download_url(record),
+        expires_in=URL_EXPIRY_SECONDS,
+    )
+
+
+@router.delete("/{file_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_file(note_id: NoteId, file_id: FileId, caller: CurrentUser, services: ServicesDep) -> Response:
+    services.files.delete(caller, note_id, file_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

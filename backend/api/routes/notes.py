@@ -1,0 +1,78 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Path, Response, status
+
+from api.dependencies import CurrentUser, CursorQuery, PageLimitQuery, ServicesDep
+from api.schemas import NoteCreate, NotePage, NoteResponse, NoteUpdate
+from domain.entities import Note
+from domain.errors import VersionConflict
+
+router = APIRouter(prefix="/notes", tags=["notes"])
+
+# Ids are ULIDs; anything else cannot name a note and must not reach a key.
+ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
+NoteId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+def etag(note: Note) -> str:
+    return f'"{note.version}"'
+
+
+def parse_if_match(if_match: str | None) -> int:
+    """The note version the client last saw, from If-Match: "<version>" (the ETag we sent)."""
+    if if_match is None:
+        raise HTTPException(
+            status.HTTP_428_PRECONDITION_REQUIRED, "If-Match with the note's ETag is required to change it"
+        )
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise VersionConflict("If-Match does not match the note's current ETag")
+    return int(tag)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_note(
+    payload: NoteCreate, caller: CurrentUser, services: ServicesDep, response: Response
+) -> NoteResponse:
+    note = services.notes.create(caller, payload.title, payload.body)
+    response.headers["ETag"] = etag(note)
+    response.headers["Location"] = f"/notes/{note.id}"
+    return NoteResponse.of(note)
+
+
+@router.get("")
+def list_notes(
+    caller: CurrentUser, services: ServicesDep, limit: PageLimitQuery = 20, cursor: CursorQuery = None
+) -> NotePage:
+    page = services.notes.list(caller, limit, cursor)
+    return NotePage(items=[NoteResponse.of(note) for note in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{note_id}")
+def get_note(note_id: NoteId, caller: CurrentUser, services: ServicesDep, response: Response) -> NoteResponse:
+    note = services.notes.get(caller, note_id)
+    response.headers["ETag"] = etag(note)
+    return NoteResponse.of(note)
+
+
+@router.patch(
+    "/{note_id}",
+    responses={412: {"description": "If-Match is stale"}, 428: {"description": "If-Match is missing"}},
+)
+def update_note(
+    note_id: NoteId,
+    payload: NoteUpdate,
+    caller: CurrentUser,
+    services: ServicesDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> NoteResponse:
+    note = services.notes.update(caller, note_id, parse_if_match(if_match), payload.title, payload.body)
+    response.headers["ETag"] = etag(note)
+    return NoteResponse.of(note)
+
+
+@router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_note(note_id: NoteId, caller: CurrentUser, services: ServicesDep) -> Response:
+    services.notes.delete(caller, note_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

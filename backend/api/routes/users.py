@@ -1,0 +1,35 @@
+from fastapi import APIRouter, Response, status
+
+from api.dependencies import CurrentUser, CurrentUserNotRevoked, CursorQuery, PageLimitQuery, ServicesDep
+from api.schemas import ProfilePage, ProfileResponse, ProfileUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me")
+def get_my_profile(caller: CurrentUser, services: ServicesDep) -> ProfileResponse:
+    return ProfileResponse.of(services.users.get_my_profile(caller))
+
+
+@router.put("/me")
+def update_my_profile(update: ProfileUpdate, caller: CurrentUser, services: ServicesDep) -> ProfileResponse:
+    return ProfileResponse.of(services.users.update_my_profile(caller, update.display_name))
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+def delete_my_account(caller: CurrentUserNotRevoked, services: ServicesDep) -> Response:
+    services.users.delete_my_account(caller)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("")
+def list_users(
+    caller: CurrentUserNotRevoked,
+    services: ServicesDep,
+    limit: PageLimitQuery = 20,
+    cursor: CursorQuery = None,
+) -> ProfilePage:
+    page = services.users.list_users(caller, limit, cursor)
+    return ProfilePage(
+        items=[ProfileResponse.of(profile) for profile in page.items], next_cursor=page.next_cursor
+    )

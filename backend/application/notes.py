@@ -1,0 +1,58 @@
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from domain.entities import MAX_FILES_PER_NOTE, Note, Page, Principal
+from domain.errors import NotFound
+from domain.ids import new_id
+from domain.ports import FileStorage, NoteRepository
+
+
+class NoteService:
+    def __init__(self, notes: NoteRepository, storage: FileStorage) -> None:
+        self._notes = notes
+        self._storage = storage
+
+    def create(self, caller: Principal, title: str, body: str) -> Note:
+        now = datetime.now(UTC)
+        note = Note(
+            id=new_id(),
+            owner_uid=caller.uid,
+            title=title,
+            body=body,
+            version=1,
+            file_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+        self._notes.add_note(note)
+        return note
+
+    def get(self, caller: Principal, note_id: str) -> Note:
+        note = self._notes.get_note(caller.uid, note_id)
+        if note is None:
+            raise NotFound("note not found")
+        return note
+
+    def list(self, caller: Principal, limit: int, cursor: str | None) -> Page[Note]:
+        return self._notes.list_notes(caller.uid, limit, cursor)
+
+    def update(
+        self, caller: Principal, note_id: str, expected_version: int, title: str | None, body: str | None
+    ) -> Note:
+        current = self.get(caller, note_id)
+        changed = replace(
+            current,
+            title=current.title if title is None else title,
+            body=current.body if body is None else body,
+            version=expected_version + 1,
+            updated_at=datetime.now(UTC),
+        )
+        # The repository's condition on expected_version decides; `current` may already be stale.
+        return self._notes.update_note(changed, expected_version)
+
+    def delete(self, caller: Principal, note_id: str) -> None:
+        note = self.get(caller, note_id)
+        files = self._notes.list_files(caller.uid, note.id, limit=MAX_FILES_PER_NOTE, cursor=None).items
+        self._notes.delete_note(caller.uid, note.id, files)
+        for record in files:
+            self._storage.delete_object(record.object_key)

@@ -1,0 +1,38 @@
+from datetime import UTC, datetime
+
+from domain.entities import Page, Principal, UserProfile, user_object_prefix
+from domain.errors import PermissionDenied
+from domain.ports import FileStorage, UserRepository
+
+
+class UserService:
+    def __init__(self, users: UserRepository, storage: FileStorage) -> None:
+        self._users = users
+        self._storage = storage
+
+    def get_my_profile(self, caller: Principal) -> UserProfile:
+        existing = self._users.get_profile(caller.uid)
+        if existing is not None:
+            return existing
+        now = datetime.now(UTC)
+        return self._users.create_profile_if_absent(
+            UserProfile(uid=caller.uid, email=caller.email, display_name=None, created_at=now, updated_at=now)
+        )
+
+    def update_my_profile(self, caller: Principal, display_name: str | None) -> UserProfile:
+        now = datetime.now(UTC)
+        return self._users.save_profile(
+            UserProfile(
+                uid=caller.uid, email=caller.email, display_name=display_name, created_at=now, updated_at=now
+            )
+        )
+
+    def delete_my_account(self, caller: Principal) -> None:
+        # Objects first: if this fails the records still point at them and a retry finds them again.
+        self._storage.delete_prefix(user_object_prefix(caller.uid))
+        self._users.delete_all_user_items(caller.uid)
+
+    def list_users(self, caller: Principal, limit: int, cursor: str | None) -> Page[UserProfile]:
+        if not caller.is_admin:
+            raise PermissionDenied("admin role required")
+        return self._users.list_profiles(limit, cursor)

@@ -1,0 +1,78 @@
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+ADMIN_ROLE = "admin"
+MAX_FILE_SIZE = 10 * 1024 * 1024
+# Keeps a note and all its file records within one TransactWriteItems (limit 100) when the note is deleted.
+MAX_FILES_PER_NOTE = 20
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, as stated by a verified ID token."""
+
+    uid: str
+    email: str | None
+    role: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN_ROLE
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    uid: str
+    email: str | None
+    display_name: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Note:
+    id: str
+    owner_uid: str
+    title: str
+    body: str
+    version: int
+    file_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    id: str
+    owner_uid: str
+    note_id: str
+    file_name: str
+    content_type: str
+    size: int
+    object_key: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+
+
+def object_key(owner_uid: str, note_id: str, file_id: str) -> str:
+    """Built from ids only: a client-supplied file name never reaches the key."""
+    return f"{user_object_prefix(owner_uid)}notes/{note_id}/files/{file_id}"
+
+
+def user_object_prefix(owner_uid: str) -> str:
+    return f"users/{owner_uid}/"

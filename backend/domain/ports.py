@@ -1,0 +1,74 @@
+"""What the use cases need from the outside world; infrastructure implements these."""
+
+from typing import Protocol
+
+from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
+
+
+class TokenVerifier(Protocol):
+    def verify(self, token: str, *, check_revoked: bool) -> Principal:
+        """Raises AuthenticationFailed for any unacceptable token."""
+        ...
+
+
+class UserRepository(Protocol):
+    def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
+        """Stores `profile` unless one exists; returns the stored profile either way."""
+        ...
+
+    def get_profile(self, uid: str) -> UserProfile | None: ...
+
+    def save_profile(self, profile: UserProfile) -> UserProfile:
+        """Upsert that keeps the original created_at."""
+        ...
+
+    def list_profiles(self, limit: int, cursor: str | None) -> Page[UserProfile]: ...
+
+    def delete_all_user_items(self, uid: str) -> None:
+        """Profile, notes and file records of one user."""
+        ...
+
+
+class NoteRepository(Protocol):
+    def add_note(self, note: Note) -> None: ...
+
+    def get_note(self, owner_uid: str, note_id: str) -> Note | None: ...
+
+    def list_notes(self, owner_uid: str, limit: int, cursor: str | None) -> Page[Note]: ...
+
+    def update_note(self, note: Note, expected_version: int) -> Note:
+        """Stores `note` with version expected_version + 1; VersionConflict if stale, NotFound if gone."""
+        ...
+
+    def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
+        """Removes the note and its file records together; NotFound if the note is gone."""
+        ...
+
+    def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
+        """Stores the record and counts it on its note atomically.
+
+        NotFound if the note is gone; LimitExceeded if the note has max_files_per_note files.
+        """
+        ...
+
+    def get_file(self, owner_uid: str, note_id: str, file_id: str) -> FileRecord | None: ...
+
+    def list_files(
+        self, owner_uid: str, note_id: str, limit: int, cursor: str | None
+    ) -> Page[FileRecord]: ...
+
+    def delete_file(self, record: FileRecord) -> None:
+        """Removes the record and uncounts it on its note atomically; NotFound if gone."""
+        ...
+
+
+class FileStorage(Protocol):
+    def presign_upload(
+        self, key: str, content_type: str, max_size: int, expires_in: int
+    ) -> PresignedUpload: ...
+
+    def presign_download(self, key: str, expires_in: int) -> str: ...
+
+    def delete_object(self, key: str) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> None: ...

@@ -1,0 +1,68 @@
+"""boto3 clients built once per process, with timeouts short enough to answer 503 quickly."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from domain.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+_BASE_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"max_attempts": 2, "mode": "standard"},
+)
+# ClientError codes that mean "try later" rather than "your request is wrong".
+_TRANSIENT_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "SlowDown",
+        "InternalError",
+    }
+)
+
+
+@lru_cache
+def dynamodb_client(region: str, endpoint_url: str | None) -> "DynamoDBClient":
+    return boto3.client("dynamodb", region_name=region, endpoint_url=endpoint_url, config=_BASE_CONFIG)
+
+
+@lru_cache
+def s3_client(region: str, endpoint_url: str | None) -> "S3Client":
+    # Presigned URLs must be SigV4 (S3 and MiniStack reject SigV2); emulators serve buckets path-style.
+    config = _BASE_CONFIG.merge(
+        Config(signature_version="s3v4", s3={"addressing_style": "path" if endpoint_url else "auto"})
+    )
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint_url, config=config)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def unavailable_on_transport_errors(service: str) -> Iterator[None]:
+    """Unreachable, timed out or throttled AWS calls become ServiceUnavailable; others propagate.
+
+    BotoCoreError covers EndpointConnectionError, ConnectTimeoutError and ReadTimeoutError (after retries).
+    """
+    try:
+        yield
+    except BotoCoreError as error:
+        raise ServiceUnavailable(f"{service} is unavailable") from error
+    except ClientError as error:
+        if error_code(error) in _TRANSIENT_CODES:
+            raise ServiceUnavailable(f"{service} is unavailable") from error
+        raise

@@ -1,0 +1,77 @@
+"""Firebase ID token verification (firebase-admin), behind the domain's TokenVerifier port."""
+
+import logging
+import os
+from functools import cached_property
+from typing import Any
+
+import firebase_admin
+import google.auth.credentials
+import google.auth.exceptions
+from firebase_admin import auth, credentials, exceptions
+
+from domain.entities import Principal
+from domain.errors import AuthenticationFailed, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+# firebase-admin switches to the emulator (and stops checking signatures) when this variable is set.
+EMULATOR_HOST_VAR = "FIREBASE_AUTH_EMULATOR_HOST"
+
+_REJECTED = (
+    auth.InvalidIdTokenError,  # includes expired, revoked, wrong project, bad signature
+    auth.UserDisabledError,
+    auth.UserNotFoundError,
+    ValueError,  # empty or not a string
+)
+
+
+def _credential_for_revocation_checks() -> Any:
+    """Google credentials are needed only for check_revoked (an Admin API call), never for verification.
+
+    Application Default Credentials only when explicitly configured (e.g. a workload identity federation
+    file for the Lambda role); otherwise anonymous, so google-auth never probes the GCE metadata server
+    from Lambda and a revocation check fails fast (503) instead.
+    """
+    if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        return credentials.ApplicationDefault()
+    return google.auth.credentials.AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth lacks hints here
+
+
+class FirebaseTokenVerifier:
+    def __init__(self, project_id: str, emulator_host: str | None) -> None:
+        self._project_id = project_id
+        self._emulator_host = emulator_host
+
+    def verify(self, token: str, *, check_revoked: bool) -> Principal:
+        try:
+            claims = auth.verify_id_token(token, app=self._app, check_revoked=check_revoked)
+        except _REJECTED as error:
+            logger.info("token rejected", extra={"reason": type(error).__name__, "detail": str(error)})
+            raise AuthenticationFailed("invalid or missing credentials") from error
+        except (exceptions.FirebaseError, google.auth.exceptions.GoogleAuthError) as error:
+            # Certificate fetch or Admin API failure: the token may be fine, we cannot tell.
+            logger.warning("token verification unavailable", extra={"detail": str(error)})
+            raise ServiceUnavailable("authentication service is unavailable") from error
+        return Principal(uid=claims["uid"], email=claims.get("email"), role=claims.get("role"))
+
+    @cached_property
+    def _app(self) -> firebase_admin.App:
+        self._align_emulator_environment()
+        name = f"token-verifier:{self._project_id}:{self._emulator_host or 'google'}"
+        try:
+            return firebase_admin.get_app(name)
+        except ValueError:
+            return firebase_admin.initialize_app(
+                _credential_for_revocation_checks(), options={"projectId": self._project_id}, name=name
+            )
+
+    def _align_emulator_environment(self) -> None:
+        """firebase-admin reads the emulator host from os.environ, not from our settings: make them agree."""
+        current = os.environ.get(EMULATOR_HOST_VAR) or None
+        if self._emulator_host is not None:
+            os.environ[EMULATOR_HOST_VAR] = self._emulator_host
+        elif current is not None:
+            raise RuntimeError(
+                f"{EMULATOR_HOST_VAR} is set in the environment but not in the settings; refusing to guess"
+            )

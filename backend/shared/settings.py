@@ -1,0 +1,67 @@
+"""Runtime configuration, read once from the environment."""
+
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["dev", "staging", "prod", "local", "test"]
+
+APP_VERSION = "1.0.0"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    environment: Environment = "dev"
+    log_level: str = "INFO"
+    dynamodb_table: str
+    s3_bucket: str
+    firebase_project_id: str
+    aws_region: str = "us-east-1"
+    # Emulators only: the production guard below refuses them in prod.
+    aws_endpoint_url: str | None = None
+    firebase_auth_emulator_host: str | None = None
+    # Comma-separated; in prod only these origins get CORS headers.
+    cors_allowed_origins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("aws_endpoint_url", "firebase_auth_emulator_host", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _refuse_emulators_in_prod(self) -> "Settings":
+        if self.is_production:
+            emulator_vars = [
+                name
+                for name, value in (
+                    ("AWS_ENDPOINT_URL", self.aws_endpoint_url),
+                    ("FIREBASE_AUTH_EMULATOR_HOST", self.firebase_auth_emulator_host),
+                )
+                if value
+            ]
+            if emulator_vars:
+                # An emulated auth backend accepts unsigned tokens: starting would disable authentication.
+                raise ValueError(
+                    f"refusing to start: ENVIRONMENT=prod with emulator variable(s) set: "
+                    f"{', '.join(emulator_vars)}"
+                )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "prod"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()  # type: ignore[call-arg]  # required fields come from the environment
