@@ -1,0 +1,169 @@
+"""In-memory implementations of the domain ports, for fast tests of use cases and the HTTP layer."""
+
+from dataclasses import replace
+from typing import TypeVar
+
+from api.dependencies import Services
+from application.files import FileService
+from application.notes import NoteService
+from application.users import UserService
+from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
+from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from shared.settings import Settings
+
+T = TypeVar("T")
+
+
+def _page(items: list[T], limit: int, cursor: str | None) -> Page[T]:
+    if cursor is not None and not cursor.isdigit():
+        raise InvalidCursor("cursor is not valid for this listing")
+    start = int(cursor or 0)
+    end = start + limit
+    return Page(items=items[start:end], next_cursor=str(end) if end < len(items) else None)
+
+
+class InMemoryRepository:
+    def __init__(self) -> None:
+        self.profiles: dict[str, UserProfile] = {}
+        self.notes: dict[tuple[str, str], Note] = {}
+        self.files: dict[tuple[str, str, str], FileRecord] = {}
+
+    def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
+        return self.profiles.setdefault(profile.uid, profile)
+
+    def get_profile(self, uid: str) -> UserProfile | None:
+        return self.profiles.get(uid)
+
+    def save_profile(self, profile: UserProfile) -> UserProfile:
+        existing = self.profiles.get(profile.uid)
+        stored = profile if existing is None else replace(profile, created_at=existing.created_at)
+        self.profiles[profile.uid] = stored
+        return stored
+
+    def list_profiles(self, limit: int, cursor: str | None) -> Page[UserProfile]:
+        return _page(sorted(self.profiles.values(), key=lambda profile: profile.uid), limit, cursor)
+
+    def delete_all_user_items(self, uid: str) -> None:
+        self.profiles.pop(uid, None)
+        self.notes = {key: note for key, note in self.notes.items() if key[0] != uid}
+        self.files = {key: record for key, record in self.files.items() if key[0] != uid}
+
+    def add_note(self, note: Note) -> None:
+        self.notes[(note.owner_uid, note.id)] = note
+
+    def get_note(self, owner_uid: str, note_id: str) -> Note | None:
+        return self.notes.get((owner_uid, note_id))
+
+    def list_notes(self, owner_uid: str, limit: int, cursor: str | None) -> Page[Note]:
+        mine = [note for (uid, _), note in sorted(self.notes.items(), reverse=True) if uid == owner_uid]
+        return _page(mine, limit, cursor)
+
+    def update_note(self, note: Note, expected_version: int) -> Note:
+        current = self.get_note(note.owner_uid, note.id)
+        if current is None:
+            raise NotFound("note not found")
+        if current.version != expected_version:
+            raise VersionConflict("note was changed by another request")
+        stored = replace(note, file_count=current.file_count)
+        self.notes[(note.owner_uid, note.id)] = stored
+        return stored
+
+    def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
+        if self.notes.pop((owner_uid, note_id), None) is None:
+            raise NotFound("note not found")
+        for record in files:
+            self.files.pop((owner_uid, note_id, record.id), None)
+
+    def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
+        note = self.get_note(record.owner_uid, record.note_id)
+        if note is None:
+            raise NotFound("note not found")
+        if note.file_count >= max_files_per_note:
+            raise LimitExceeded("too many files")
+        self.files[(record.owner_uid, record.note_id, record.id)] = record
+        self.notes[(note.owner_uid, note.id)] = replace(note, file_count=note.file_count + 1)
+
+    def get_file(self, owner_uid: str, note_id: str, file_id: str) -> FileRecord | None:
+        return self.files.get((owner_uid, note_id, file_id))
+
+    def list_files(self, owner_uid: str, note_id: str, limit: int, cursor: str | None) -> Page[FileRecord]:
+        mine = [record for key, record in sorted(self.files.items()) if key[:2] == (owner_uid, note_id)]
+        return _page(mine, limit, cursor)
+
+    def delete_file(self, record: FileRecord) -> None:
+        if self.files.pop((record.owner_uid, record.note_id, record.id), None) is None:
+            raise NotFound("file not found")
+        note = self.notes[(record.owner_uid, record.note_id)]
+        self.notes[(note.owner_uid, note.id)] = replace(note, file_count=note.file_count - 1)
+
+
+class InMemoryStorage:
+    """`objects` holds keys as if the client had uploaded to every presigned POST."""
+
+    def __init__(self) -> None:
+        self.objects: set[str] = set()
+        self.upload_policies: dict[str, tuple[str, int]] = {}
+
+    def presign_upload(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedUpload:
+        self.objects.add(key)
+        self.upload_policies[key] = (content_type, max_size)
+        return PresignedUpload(
+            url="https://storage.invalid/upload", fields={"key": key}, expires_in=expires_in
+        )
+
+    def presign_download(self, key: str, expires_in: int) -> str:
+        return f"https://storage.invalid/{key}?expires={expires_in}"
+
+    def delete_object(self, key: str) -> None:
+        self.objects.discard(key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        self.objects = {key for key in self.objects if not key.startswith(prefix)}
+
+
+class FakeTokenVerifier:
+    """Accepts exactly the tokens it was given; `revoked` ones pass only without check_revoked."""
+
+    def __init__(self) -> None:
+        self.principals: dict[str, Principal] = {}
+        self.revoked: set[str] = set()
+
+    def issue(self, uid: str, role: str | None = None) -> str:
+        token = f"token-{uid}"
+        self.principals[token] = Principal(uid=uid, email=f"{uid}@example.com", role=role)
+        return token
+
+    def verify(self, token: str, *, check_revoked: bool) -> Principal:
+        principal = self.principals.get(token)
+        if principal is None or (check_revoked and token in self.revoked):
+            raise AuthenticationFailed("invalid or missing credentials")
+        return principal
+
+
+class FakeBackend:
+    """Ports and the use cases wired on them, as the app's composition root would."""
+
+    def __init__(self) -> None:
+        self.repository = InMemoryRepository()
+        self.storage = InMemoryStorage()
+        self.tokens = FakeTokenVerifier()
+        self.services = Services(
+            token_verifier=self.tokens,
+            users=UserService(self.repository, self.storage),
+            notes=NoteService(self.repository, self.storage),
+            files=FileService(self.repository, self.storage),
+        )
+
+
+def make_settings(**overrides: object) -> Settings:
+    """Explicit values, so variables in the developer's environment cannot leak into unit tests."""
+    values: dict[str, object] = {
+        "environment": "test",
+        "dynamodb_table": "unit-table",
+        "s3_bucket": "unit-bucket",
+        "firebase_project_id": "demo-unit",
+        "aws_endpoint_url": None,
+        "firebase_auth_emulator_host": None,
+        **overrides,
+    }
+    return Settings.model_validate(values)

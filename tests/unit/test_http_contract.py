@@ -1,0 +1,170 @@
+"""The HTTP layer on fakes: status codes, the one error shape, headers and the request log."""
+
+import json
+import uuid
+
+import pytest
+from fakes import FakeBackend
+from fastapi.testclient import TestClient
+
+from domain.errors import ServiceUnavailable
+
+
+def _auth(backend: FakeBackend, uid: str = "alice", role: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {backend.tokens.issue(uid, role)}"}
+
+
+def _error(response_json: object) -> dict[str, object]:
+    assert isinstance(response_json, dict)
+    assert set(response_json) == {"error"}
+    error: dict[str, object] = response_json["error"]
+    assert {"code", "message", "request_id"} <= set(error)
+    return error
+
+
+def test_health_is_public(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "healthy", "environment": "test", "version": "1.0.0"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [("GET", "/nowhere", 404, "not_found"), ("POST", "/health", 405, "method_not_allowed")],
+)
+def test_routing_errors_use_the_error_shape(
+    client: TestClient, method: str, path: str, status: int, code: str
+) -> None:
+    response = client.request(method, path)
+    assert response.status_code == status
+    assert _error(response.json())["code"] == code
+
+
+def test_missing_token_is_401_with_a_bearer_challenge(client: TestClient) -> None:
+    response = client.get("/notes")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert _error(response.json())["code"] == "unauthenticated"
+
+
+def test_unknown_token_gets_the_same_generic_401(client: TestClient) -> None:
+    response = client.get("/notes", headers={"Authorization": "Bearer forged"})
+    assert response.status_code == 401
+    assert _error(response.json())["message"] == "invalid or missing credentials"
+
+
+def test_revoked_token_is_rejected_where_revocation_is_checked(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    headers = _auth(backend, "alice", role="admin")
+    backend.tokens.revoked.add(headers["Authorization"].removeprefix("Bearer "))
+    assert client.get("/users/me", headers=headers).status_code == 200
+    assert client.get("/users", headers=headers).status_code == 401
+    assert client.delete("/users/me", headers=headers).status_code == 401
+
+
+def test_non_admin_gets_403_on_the_user_directory(client: TestClient, backend: FakeBackend) -> None:
+    response = client.get("/users", headers=_auth(backend))
+    assert response.status_code == 403
+    assert _error(response.json())["code"] == "forbidden"
+
+
+def test_validation_errors_name_the_fields(client: TestClient, backend: FakeBackend) -> None:
+    response = client.post("/notes", json={"title": "", "extra": 1}, headers=_auth(backend))
+    assert response.status_code == 422
+    error = _error(response.json())
+    assert error["code"] == "validation_error"
+    assert isinstance(error["details"], list)
+    assert {tuple(detail["location"]) for detail in error["details"]} == {
+        ("body", "title"),
+        ("body", "extra"),
+    }
+
+
+@pytest.mark.parametrize("limit", [0, 101])
+def test_page_limit_is_bounded(client: TestClient, backend: FakeBackend, limit: int) -> None:
+    assert client.get("/notes", params={"limit": limit}, headers=_auth(backend)).status_code == 422
+
+
+def test_bad_cursor_is_a_clear_400(client: TestClient, backend: FakeBackend) -> None:
+    response = client.get("/notes", params={"cursor": "garbage"}, headers=_auth(backend))
+    assert response.status_code == 400
+    assert _error(response.json())["code"] == "invalid_cursor"
+
+
+def test_patch_needs_if_match_and_rejects_a_stale_one(client: TestClient, backend: FakeBackend) -> None:
+    headers = _auth(backend)
+    created = client.post("/notes", json={"title": "t"}, headers=headers)
+    assert created.headers["etag"] == '"1"'
+    url = f"/notes/{created.json()['id']}"
+
+    missing = client.patch(url, json={"title": "x"}, headers=headers)
+    assert missing.status_code == 428
+    assert _error(missing.json())["code"] == "precondition_required"
+
+    updated = client.patch(url, json={"title": "x"}, headers={**headers, "If-Match": '"1"'})
+    assert updated.status_code == 200
+    assert updated.headers["etag"] == '"2"'
+
+    stale = client.patch(url, json={"title": "y"}, headers={**headers, "If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert _error(stale.json())["code"] == "precondition_failed"
+    assert client.get(url, headers=headers).json()["title"] == "x"
+
+
+def test_malformed_ids_never_reach_the_repository(client: TestClient, backend: FakeBackend) -> None:
+    response = client.get("/notes/USER%23bob", headers=_auth(backend))
+    assert response.status_code == 422
+
+
+def test_request_id_comes_from_the_gateway_context_and_is_logged(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    context = json.dumps({"requestId": "gw-request-1", "http": {"method": "GET"}})
+    response = client.get("/health", headers={"x-amzn-request-context": context})
+    assert response.headers["x-request-id"] == "gw-request-1"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    request_line = next(line for line in lines if line["message"] == "request")
+    assert request_line["request_id"] == "gw-request-1"
+    assert request_line["lambda_request_context"] is True
+    assert request_line["status"] == 200
+    assert request_line["method"] == "GET"
+    assert request_line["path"] == "/health"
+    assert isinstance(request_line["duration_ms"], float)
+
+
+def test_without_the_gateway_context_a_request_id_is_generated(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = client.get("/nowhere")
+    request_id = response.headers["x-request-id"]
+    uuid.UUID(request_id)
+    assert _error(response.json())["request_id"] == request_id
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert any(line.get("lambda_request_context") is False for line in lines)
+
+
+def test_unavailable_backend_is_503(
+    client: TestClient, backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(*_: object) -> None:
+        raise ServiceUnavailable("DynamoDB is unavailable")
+
+    monkeypatch.setattr(backend.repository, "list_notes", unreachable)
+    response = client.get("/notes", headers=_auth(backend))
+    assert response.status_code == 503
+    assert _error(response.json())["code"] == "service_unavailable"
+
+
+def test_unexpected_errors_are_a_json_500_without_internals(
+    client: TestClient, backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(backend.repository, "list_notes", broken)
+    response = client.get("/notes", headers=_auth(backend))
+    assert response.status_code == 500
+    assert _error(response.json())["code"] == "internal_error"
+    assert "secret" not in response.text
+    assert "x-request-id" in response.headers

@@ -1,0 +1,98 @@
+import pytest
+from fakes import FakeBackend
+
+from domain.entities import MAX_FILES_PER_NOTE, Principal
+from domain.errors import LimitExceeded, NotFound, PermissionDenied, VersionConflict
+
+ALICE = Principal(uid="alice", email="alice@example.com", role=None)
+BOB = Principal(uid="bob", email="bob@example.com", role=None)
+ADMIN = Principal(uid="root", email="root@example.com", role="admin")
+
+
+def test_first_profile_read_creates_it_from_the_token(backend: FakeBackend) -> None:
+    profile = backend.services.users.get_my_profile(ALICE)
+    assert (profile.uid, profile.email, profile.display_name) == ("alice", "alice@example.com", None)
+    assert backend.services.users.get_my_profile(ALICE) == profile
+
+
+def test_profile_update_keeps_creation_time(backend: FakeBackend) -> None:
+    created = backend.services.users.get_my_profile(ALICE)
+    updated = backend.services.users.update_my_profile(ALICE, "Alice")
+    assert updated.display_name == "Alice"
+    assert updated.created_at == created.created_at
+
+
+def test_only_admins_list_users(backend: FakeBackend) -> None:
+    backend.services.users.get_my_profile(ALICE)
+    with pytest.raises(PermissionDenied):
+        backend.services.users.list_users(ALICE, 10, None)
+    assert [profile.uid for profile in backend.services.users.list_users(ADMIN, 10, None).items] == ["alice"]
+
+
+def test_account_deletion_removes_every_item_and_object_of_the_caller_only(backend: FakeBackend) -> None:
+    services = backend.services
+    for caller in (ALICE, BOB):
+        services.users.get_my_profile(caller)
+        note = services.notes.create(caller, "title", "body")
+        services.files.start_upload(caller, note.id, "a.txt", "text/plain", 3)
+    services.users.delete_my_account(ALICE)
+    assert services.users.get_my_profile(BOB).uid == "bob"
+    assert services.notes.list(ALICE, 10, None).items == []
+    assert all(key.startswith("users/bob/") for key in backend.storage.objects)
+    assert len(backend.storage.objects) == 1
+
+
+def test_note_update_bumps_the_version_and_rejects_stale_versions(backend: FakeBackend) -> None:
+    note = backend.services.notes.create(ALICE, "draft", "")
+    updated = backend.services.notes.update(ALICE, note.id, note.version, "final", None)
+    assert (updated.title, updated.body, updated.version) == ("final", "", 2)
+    with pytest.raises(VersionConflict):
+        backend.services.notes.update(ALICE, note.id, note.version, "lost update", None)
+
+
+def test_someone_elses_note_does_not_exist(backend: FakeBackend) -> None:
+    note = backend.services.notes.create(ALICE, "private", "")
+    with pytest.raises(NotFound):
+        backend.services.notes.get(BOB, note.id)
+    with pytest.raises(NotFound):
+        backend.services.notes.update(BOB, note.id, 1, "x", None)
+    with pytest.raises(NotFound):
+        backend.services.notes.delete(BOB, note.id)
+    with pytest.raises(NotFound):
+        backend.services.files.start_upload(BOB, note.id, "a.txt", "text/plain", 1)
+
+
+def test_upload_key_is_built_from_ids_under_the_owner_prefix(backend: FakeBackend) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    ticket = backend.services.files.start_upload(ALICE, note.id, "../../etc/passwd", "text/plain", 42)
+    assert ticket.file.object_key == f"users/alice/notes/{note.id}/files/{ticket.file.id}"
+    assert ticket.file.file_name == "../../etc/passwd"
+    assert backend.storage.upload_policies[ticket.file.object_key] == ("text/plain", 42)
+    assert backend.services.notes.get(ALICE, note.id).file_count == 1
+
+
+def test_a_note_holds_a_bounded_number_of_files(backend: FakeBackend) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    for _ in range(MAX_FILES_PER_NOTE):
+        backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
+    with pytest.raises(LimitExceeded):
+        backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
+
+
+def test_deleting_a_note_deletes_its_files_and_objects(backend: FakeBackend) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    ticket = backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
+    backend.services.notes.delete(ALICE, note.id)
+    assert backend.storage.objects == set()
+    with pytest.raises(NotFound):
+        backend.services.files.get(ALICE, note.id, ticket.file.id)
+
+
+def test_deleting_a_file_uncounts_it(backend: FakeBackend) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    ticket = backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
+    backend.services.files.delete(ALICE, note.id, ticket.file.id)
+    assert backend.services.notes.get(ALICE, note.id).file_count == 0
+    assert backend.storage.objects == set()
+    with pytest.raises(NotFound):
+        backend.services.files.delete(ALICE, note.id, ticket.file.id)
