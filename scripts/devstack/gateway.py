@@ -245,8 +245,8 @@ def map_lambda_response(raw: bytes, *, function_error: bool = False) -> GatewayR
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise LambdaResponseError(f"invalid statusCode {status!r}")
-    headers_in = payload.get("headers") or {}
-    cookies = payload.get("cookies") or []
+    headers_in = {} if payload.get("headers") is None else payload["headers"]
+    cookies = [] if payload.get("cookies") is None else payload["cookies"]
     body_in = payload.get("body")
     if not isinstance(headers_in, dict):
         raise LambdaResponseError("headers must be an object")
@@ -371,10 +371,13 @@ class Gateway:
                 raise _ClientGone
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_INVOKE_PAYLOAD_BYTES:  # the event can only be larger
-                raise _BodyTooLarge
-            chunks.append(chunk)
+            if size <= MAX_INVOKE_PAYLOAD_BYTES:
+                chunks.append(chunk)
+            else:  # the event can only be larger; read the rest (dropped) so the client gets the 413 cleanly
+                chunks.clear()
             if not message.get("more_body", False):
+                if size > MAX_INVOKE_PAYLOAD_BYTES:
+                    raise _BodyTooLarge
                 return b"".join(chunks)
 
     @staticmethod

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from devstack.gateway import create_gateway
-from gateway_fakes import INVOKE_PATH, FakeRie, ServerThread
+
+from .gateway_fakes import INVOKE_PATH, FakeRie, ServerThread
 
 
 @pytest.fixture(scope="module")

@@ -56,8 +56,8 @@ class Case:
             "body_b64": base64.b64encode(self.body).decode(),
             "remote_addr": CLIENT_IP,
             "port": PORT,
-            # SAM decides base64 from the template's BinaryMediaTypes (a REST API notion); HTTP API decides from
-            # the Content-Type. Tell SAM the request's type is binary exactly when HTTP API would say so.
+            # SAM decides base64 from the template's BinaryMediaTypes (a REST API notion); HTTP API decides
+            # from the Content-Type. Tell SAM the type is binary exactly when HTTP API would say so.
             "binary_types": [self.mimetype()] if binary else [],
         }
 
@@ -67,7 +67,7 @@ class Case:
 
 
 SAM_DECODES_PERCENT_25 = "SAM (werkzeug) decodes %25 too; HTTP API keeps %25 encoded in rawPath"
-SAM_DEDUPS_COOKIES = "SAM re-serialises werkzeug's parsed cookie dict (one per name); HTTP API passes each pair"
+SAM_DEDUPS_COOKIES = "SAM re-serialises werkzeug's parsed cookies (one per name); HTTP API passes each pair"
 
 CASES: list[Case] = [
     Case("get-root", headers=[("Accept", "*/*")]),
@@ -105,7 +105,10 @@ CASES: list[Case] = [
     ),
     Case("put-xml", method="PUT", headers=[("Content-Type", "application/xml")], body=b"<a>1</a>"),
     Case(
-        "post-javascript", method="POST", headers=[("Content-Type", "application/javascript")], body=b"var a=1;"
+        "post-javascript",
+        method="POST",
+        headers=[("Content-Type", "application/javascript")],
+        body=b"var a=1;",
     ),
     Case(
         "post-form-urlencoded",
@@ -121,7 +124,9 @@ CASES: list[Case] = [
         body=bytes(range(256)),
     ),
     Case("post-no-content-type", method="POST", body=b"just bytes"),
-    Case("post-png", method="POST", headers=[("Content-Type", "image/png")], body=b"\x89PNG\r\n\x1a\n\x00\xff"),
+    Case(
+        "post-png", method="POST", headers=[("Content-Type", "image/png")], body=b"\x89PNG\r\n\x1a\n\x00\xff"
+    ),
     Case(
         "post-multipart",
         method="POST",

@@ -24,9 +24,12 @@ class FakeRie:
     """Speaks RIE's invoke API and answers like RIE: HTTP 400 to an invocation overlapping another one.
 
     What the "function" answers depends on the event's rawPath:
-      /sleep/<seconds>  sleep, then echo      /error         errorType/errorMessage body (as RIE relays it)
-      /error-header     X-Amz-Function-Error  /raw           the request body is the function's answer, verbatim
-      /rie-status/<n>   RIE itself answers n  /quiet         {"statusCode": 204}
+      /sleep/<seconds>  sleep, then echo
+      /error            an errorType/errorMessage body, as RIE relays a function error
+      /error-header     X-Amz-Function-Error
+      /raw              the request body is the function's answer, verbatim
+      /rie-status/<n>   RIE itself answers HTTP n
+      /quiet            {"statusCode": 204}
       anything else     echo: 200, the event as a JSON body
     """
 
@@ -78,11 +81,17 @@ class FakeRie:
             return int(path.rsplit("/", 1)[1]), [], b"RIE says no"
         elif path == "/quiet":
             return 200, [], b'{"statusCode":204}'
-        answer = {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(event)}
+        answer = {
+            "statusCode": 200,
+            "headers": {"content-type": "application/json"},
+            "body": json.dumps(event),
+        }
         return 200, [], json.dumps(answer).encode()
 
 
-async def _reply(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     all_headers = [(b"content-type", b"application/json"), *(headers or [])]
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": body})

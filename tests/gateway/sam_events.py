@@ -4,8 +4,8 @@ Runs under SAM CLI's Python (its pins clash with the workspace venv), never impo
 
     <sam python> tests/gateway/sam_events.py < requests.json > events.json
 
-stdin: a JSON list of requests {method, path (as sent, percent-encoded), query (raw), headers [[name, value]...],
-body_b64, remote_addr, port, binary_types}. stdout: the JSON list of events
+stdin: a JSON list of requests {method, path (as sent, percent-encoded), query (raw),
+headers [[name, value]...], body_b64, remote_addr, port, binary_types}. stdout: the JSON list of events
 ``samcli.local.apigw.event_constructor.construct_v2_event_http`` builds for them ($default route).
 """
 

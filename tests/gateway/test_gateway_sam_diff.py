@@ -1,6 +1,6 @@
 """Differential tests: the gateway's event builder against SAM CLI's own (construct_v2_event_http).
 
-SAM CLI runs in its own virtualenv (its pins clash with ours), so tests/gateway/sam_events.py is run with SAM's
+SAM CLI lives in its own virtualenv (its pins clash with ours), so tests/gateway/sam_events.py runs with SAM's
 Python in a subprocess, once for the whole table. Skipped when no SAM CLI Python is found (set SAM_PYTHON).
 """
 
@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from devstack.gateway import build_event, is_text_media_type
-from gateway_cases import CASES, UA, Case
+
+from .gateway_cases import CASES, UA, Case
 
 HERE = Path(__file__).parent
 
