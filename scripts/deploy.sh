@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Build, deploy and verify one environment:  scripts/deploy.sh dev|staging|prod|local
+#
+#   1. sam build                      (skipped with SKIP_BUILD=1: deploy an existing .aws-sam/build, as CI does)
+#   2. sam deploy --config-env ENV    (samconfig.toml; prod asks to confirm the change set unless CI=true)
+#   3. API_URL from the stack outputs (or the API_URL you set, e.g. the local chain for ENV=local)
+#   4. GET $API_URL/health with retries, then the smoke tests (uv run pytest tests/smoke)
+#
+# Any failure stops the script with a non-zero status and says which step failed.
+# ENV=local deploys to the emulator at AWS_ENDPOINT_URL (default http://127.0.0.1:4566). The emulator cannot
+# run the function behind its API, so for local the checks need API_URL pointing at the local chain (make dev).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda/bin:$PATH"
+export SAM_CLI_TELEMETRY=0
+
+ENVIRONMENT="${1:-}"
+case "$ENVIRONMENT" in
+    dev | staging | prod | local) ;;
+    *)
+        echo "usage: scripts/deploy.sh dev|staging|prod|local   (got '${ENVIRONMENT}')" >&2
+        exit 2
+        ;;
+esac
+
+step="start"
+trap 'status=$?; echo "" >&2; echo "✗ DEPLOY FAILED: environment=$ENVIRONMENT step=\"$step\" (exit $status)" >&2; exit $status' ERR
+say() { printf '\n==> %s\n' "$*"; }
+
+step="preflight"
+command -v sam >/dev/null || { echo "sam is not installed (make install)" >&2; false; }
+if grep -A12 "^\[$ENVIRONMENT.deploy.parameters\]" samconfig.toml | grep -q "FirebaseProjectId=replace-me"; then
+    echo "samconfig.toml [$ENVIRONMENT.deploy.parameters] still has a FirebaseProjectId=replace-me-* placeholder:" >&2
+    echo "set your Firebase project id there before deploying $ENVIRONMENT." >&2
+    false
+fi
+if [[ "$ENVIRONMENT" == local ]]; then
+    export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:${MINISTACK_PORT:-4566}}"
+    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+    export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+    if [[ -z "${API_URL:-}" && "${SKIP_CHECKS:-0}" != 1 ]]; then
+        echo "ENV=local: the emulator cannot serve the function, so its ApiUrl answers nothing." >&2
+        echo "Set API_URL to the local chain (make dev prints it), or SKIP_CHECKS=1 to deploy only." >&2
+        false
+    fi
+elif [[ -n "${AWS_ENDPOINT_URL:-}" ]]; then
+    echo "note: AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL is set: deploying $ENVIRONMENT to that endpoint, not AWS."
+fi
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    step="sam build"
+    say "Building"
+    sam build --no-cached
+else
+    step="prebuilt artifact"
+    [[ -f .aws-sam/build/template.yaml ]] || { echo "SKIP_BUILD=1 but .aws-sam/build/template.yaml is missing" >&2; false; }
+fi
+
+step="sam deploy"
+say "Deploying $ENVIRONMENT"
+deploy_args=(--config-env "$ENVIRONMENT" --no-progressbar)
+if [[ "${CI:-}" == true || "${NO_CONFIRM:-0}" == 1 ]]; then deploy_args+=(--no-confirm-changeset); fi
+sam deploy "${deploy_args[@]}"
+
+step="read stack outputs"
+STACK_OUTPUTS="$(scripts/stack.sh outputs "$ENVIRONMENT")"
+DEPLOYED_URL="$(python3 -c 'import json,sys; print({o["OutputKey"]: o["OutputValue"] for o in json.load(sys.stdin)}["ApiUrl"])' <<<"$STACK_OUTPUTS")"
+echo "Stack ApiUrl: $DEPLOYED_URL"
+if [[ -n "${GITHUB_OUTPUT:-}" ]]; then echo "api-url=$DEPLOYED_URL" >>"$GITHUB_OUTPUT"; fi
+
+if [[ "${SKIP_CHECKS:-0}" == 1 ]]; then
+    echo "SKIP_CHECKS=1: no health check, no smoke tests."
+    exit 0
+fi
+API_URL="${API_URL:-$DEPLOYED_URL}"
+API_URL="${API_URL%/}"
+export API_URL
+
+step="health check"
+say "Health check: $API_URL/health"
+attempts="${HEALTH_ATTEMPTS:-10}"
+for ((i = 1; i <= attempts; i++)); do
+    if curl -fsS --max-time 15 "$API_URL/health"; then
+        echo ""
+        echo "✓ healthy (attempt $i)"
+        break
+    fi
+    if ((i == attempts)); then
+        echo "✗ $API_URL/health did not answer 200 after $attempts attempts" >&2
+        false
+    fi
+    sleep $((i < 5 ? 3 : 10))
+done
+
+step="smoke tests"
+say "Smoke tests against $API_URL"
+uv run pytest tests/smoke -m smoke -p no:cacheprovider
+
+step="done"
+say "✓ $ENVIRONMENT deployed and verified: $API_URL"

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Stack operations behind the Makefile's one-liners. Config envs come from samconfig.toml.
+#
+#   scripts/stack.sh build                  sam build (backend/Makefile, no Docker)
+#   scripts/stack.sh clean                  remove .aws-sam
+#   scripts/stack.sh local-api              sam local start-api on :3001 (needs Docker)
+#   scripts/stack.sh deploy-local           build + deploy config env `local` to the emulator
+#   scripts/stack.sh destroy-local          delete the emulator stack
+#   scripts/stack.sh status ENV             stack status, outputs, function configuration
+#   scripts/stack.sh logs ENV [--tail]      the function's logs (last 10 minutes; --tail follows)
+#   scripts/stack.sh outputs ENV            stack outputs as JSON
+#   scripts/stack.sh sam-python             the interpreter of the SAM CLI install (has aws-sam-translator)
+#
+# ENV is dev|staging|prod|local. AWS_ENDPOINT_URL (set, or defaulted for `local`) points every command
+# at an emulator; without it they talk to AWS with your usual credentials.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TOOLS_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda/bin"
+export PATH="$TOOLS_BIN:$PATH"
+export SAM_CLI_TELEMETRY=0
+LOCAL_ENDPOINT_DEFAULT="http://127.0.0.1:${MINISTACK_PORT:-4566}"
+
+die() { echo "stack.sh: $*" >&2; exit 1; }
+
+need_sam() {
+    command -v sam >/dev/null || die "the SAM CLI is not installed (make install puts it in $TOOLS_BIN)."
+}
+
+check_env() {
+    case "${1:-}" in
+        dev | staging | prod | local) ;;
+        "") die "missing ENV: one of dev, staging, prod, local" ;;
+        *) die "unknown ENV '$1': expected one of dev, staging, prod, local" ;;
+    esac
+}
+
+# stack_name ENV -> the stack_name of that config env in samconfig.toml
+stack_name() {
+    python3 - "$1" <<'PY'
+import sys, tomllib
+config = tomllib.load(open("samconfig.toml", "rb"))
+print(config[sys.argv[1]]["deploy"]["parameters"]["stack_name"])
+PY
+}
+
+use_emulator() {
+    export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-$LOCAL_ENDPOINT_DEFAULT}"
+    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+    export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
+    curl -fsS --max-time 3 "$AWS_ENDPOINT_URL/_ministack/health" >/dev/null 2>&1 \
+        || curl -fsS --max-time 3 "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null 2>&1 \
+        || die "no emulator answers at $AWS_ENDPOINT_URL. Start it (make dev, or BIND_HOST=127.0.0.1 GATEWAY_PORT=${AWS_ENDPOINT_URL##*:} ministack) or set AWS_ENDPOINT_URL."
+}
+
+# Python with boto3: the project's environment.
+boto_python() { uv run --no-sync python - "$@"; }
+
+cmd_build() {
+    need_sam
+    sam build --no-cached "$@"
+}
+
+cmd_clean() { rm -rf .aws-sam; }
+
+cmd_local_api() {
+    need_sam
+    if ! docker info >/dev/null 2>&1; then
+        die "sam local start-api runs the function in Docker and no Docker engine answers. Use 'make dev' (the Docker-free local chain) instead."
+    fi
+    cmd_build
+    sam local start-api --port "${LOCAL_API_PORT:-3001}"
+}
+
+cmd_deploy_local() {
+    need_sam
+    use_emulator
+    [[ "${SKIP_BUILD:-0}" == 1 ]] || cmd_build
+    sam deploy --config-env local --no-progressbar "$@"
+    echo "Deployed to the emulator at $AWS_ENDPOINT_URL. Note: it cannot run the function behind its HttpApi;"
+    echo "the local chain (make dev) serves the API. See docs/local-emulator-limits.md."
+}
+
+cmd_destroy_local() {
+    need_sam
+    use_emulator
+    sam delete --config-env local --no-prompts
+}
+
+cmd_outputs() {
+    need_sam
+    sam list stack-outputs --stack-name "$(stack_name "$1")" --output json
+}
+
+cmd_status() {
+    local env="$1"
+    boto_python "$(stack_name "$env")" <<'PY'
+import json, sys
+import boto3
+from botocore.exceptions import ClientError
+
+stack = sys.argv[1]
+cfn = boto3.client("cloudformation")
+try:
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+except ClientError as error:
+    sys.exit(f"stack.sh: stack {stack}: {error.response['Error']['Message']}")
+print(f"Stack    {stack}: {described['StackStatus']} (updated {described.get('LastUpdatedTime', described['CreationTime'])})")
+outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+for key, value in outputs.items():
+    print(f"  {key:22} {value}")
+function = outputs.get("FunctionName")
+if function:
+    config = boto3.client("lambda").get_function_configuration(FunctionName=function)
+    print(f"Function {function}")
+    for key in ("Runtime", "Handler", "Architectures", "MemorySize", "Timeout", "LastModified", "State", "LastUpdateStatus"):
+        print(f"  {key:22} {config.get(key)}")
+    print(f"  {'Layers':22} {[layer['Arn'] for layer in config.get('Layers', [])]}")
+    print(f"  {'Environment':22} {json.dumps(config.get('Environment', {}).get('Variables', {}), sort_keys=True)}")
+PY
+}
+
+cmd_logs() {
+    local env="$1"
+    shift
+    need_sam
+    local args=(--stack-name "$(stack_name "$env")" --name ApiFunction)
+    if [[ "${1:-}" == "--tail" ]]; then args+=(--tail); else args+=(--start-time "${LOGS_SINCE:-10mins ago}"); fi
+    [[ "$env" != local ]] || echo "(local: the emulator never runs the function; the local chain's logs are in make dev's output)" >&2
+    sam logs "${args[@]}"
+}
+
+command="${1:-}"
+shift || true
+case "$command" in
+    build) cmd_build "$@" ;;
+    clean) cmd_clean ;;
+    local-api) cmd_local_api ;;
+    deploy-local) cmd_deploy_local "$@" ;;
+    destroy-local) cmd_destroy_local ;;
+    status | logs | outputs)
+        env="${1:-}"
+        check_env "$env"
+        shift
+        [[ "$env" != local ]] || use_emulator
+        "cmd_$command" "$env" "$@"
+        ;;
+    sam-python)
+        need_sam
+        sed -n '1s/^#!//p' "$(readlink -f "$(command -v sam)")"
+        ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; [[ -z "$command" || "$command" == help ]] || die "unknown command '$command'"; exit 2 ;;
+esac
