@@ -254,7 +254,7 @@ def test_event_over_the_wire_matches_the_builder(case: Case, gateway_url: str, f
 def _sample_event() -> dict[str, Any]:
     sam = shutil.which("sam")
     if sam is None:
-        pytest.skip("sam CLI not on PATH")
+        pytest.fail("sam CLI not on PATH: run `make install`")
     done = subprocess.run(
         [sam, "local", "generate-event", "apigateway", "http-api-proxy"],
         capture_output=True,

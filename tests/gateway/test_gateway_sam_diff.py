@@ -69,7 +69,7 @@ def _is_binary(case: Case) -> bool:
 def sam_events() -> dict[str, dict[str, Any]]:
     python = _sam_python()
     if python is None:
-        pytest.skip("no SAM CLI Python with samcli+flask found (set SAM_PYTHON)")
+        pytest.fail("no SAM CLI Python with samcli+flask found: run `make install` (or set SAM_PYTHON)")
     requests = [case.sam_request(_is_binary(case)) for case in CASES]
     env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
     done = subprocess.run(
