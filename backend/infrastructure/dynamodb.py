@@ -239,7 +239,6 @@ class DynamoRepository:
             is_valid_key=lambda key_pk, key_sk: key_pk == pk and key_sk.startswith(NOTE_PREFIX),
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
             ExpressionAttributeValues={":pk": {"S": pk}, ":prefix": {"S": NOTE_PREFIX}},
-            ScanIndexForward=False,  # ids are time-sortable: newest first
         )
 
     @_dynamodb_call

@@ -55,7 +55,7 @@ class InMemoryRepository:
         return self.notes.get((owner_uid, note_id))
 
     def list_notes(self, owner_uid: str, limit: int, cursor: str | None) -> Page[Note]:
-        mine = [note for (uid, _), note in sorted(self.notes.items(), reverse=True) if uid == owner_uid]
+        mine = [note for (uid, _), note in sorted(self.notes.items()) if uid == owner_uid]
         return _page(mine, limit, cursor)
 
     def update_note(self, note: Note, expected_version: int) -> Note:
