@@ -81,7 +81,7 @@ actionlint_check() {
     local bin
     bin="$(ensure_actionlint)"
     # shellcheck integration is used when shellcheck is on PATH.
-    "$bin" -color=never "${WORKFLOWS[@]}"
+    "$bin" -no-color "${WORKFLOWS[@]}"
 }
 
 zizmor_check() { uvx_tool "zizmor==$ZIZMOR_VERSION" --offline --no-progress "${WORKFLOWS[@]}"; }
