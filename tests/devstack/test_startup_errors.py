@@ -21,9 +21,9 @@ def taken_port() -> Iterator[int]:
 
 
 def test_taken_port_is_named_with_the_variable_that_moves_it(taken_port: int) -> None:
+    starting = services.ministack(taken_port)
     with pytest.raises(StartupError, match=rf"port {taken_port} is already taken.*MINISTACK_PORT=<port>"):
-        with services.ministack(taken_port):
-            pass
+        starting.__enter__()
 
 
 def test_missing_tool_points_at_make_install() -> None:
@@ -32,6 +32,6 @@ def test_missing_tool_points_at_make_install() -> None:
 
 
 def test_firebase_refuses_a_real_project_id() -> None:
+    starting = services.firebase_auth(0, "my-real-project")
     with pytest.raises(StartupError, match="must start with 'demo-'"):
-        with services.firebase_auth(0, "my-real-project"):
-            pass
+        starting.__enter__()

@@ -83,7 +83,9 @@ def direct(target: Target) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def new_user(target: Target) -> auth_emulator.AuthUser:
-    return auth_emulator.sign_up(target.endpoints.firebase_auth_host, f"e2e-{uuid.uuid4().hex[:10]}@example.com")
+    return auth_emulator.sign_up(
+        target.endpoints.firebase_auth_host, f"e2e-{uuid.uuid4().hex[:10]}@example.com"
+    )
 
 
 def bearer(user: auth_emulator.AuthUser) -> dict[str, str]:
