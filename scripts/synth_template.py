@@ -13,6 +13,7 @@ import argparse
 import copy
 import json
 import os
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -79,7 +80,7 @@ def resolve(template: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
 
     def value(node: Any) -> Any:
         if isinstance(node, dict) and len(node) == 1:
-            (key, arg), = node.items()
+            ((key, arg),) = node.items()
             if key == "Ref" and arg in params:
                 return params[arg]
             if key == "Ref" and arg == "AWS::NoValue":
@@ -98,6 +99,18 @@ def resolve(template: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
                 return any(value(item) for item in arg)
             if key == "Condition":
                 return condition(arg)
+            if key == "Fn::Sub" and isinstance(arg, str):
+                text = re.sub(
+                    r"\$\{([A-Za-z0-9]+)\}",
+                    lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0),
+                    arg,
+                )
+                return text if "${" not in text else {key: text}
+            if key == "Fn::Join":
+                parts = value(arg[1])
+                if isinstance(parts, list) and all(isinstance(part, str) for part in parts):
+                    return str(arg[0]).join(parts)
+                return {key: [arg[0], parts]}
         if isinstance(node, dict):
             out = {k: value(v) for k, v in node.items()}
             return {k: v for k, v in out.items() if v is not NO_VALUE}
@@ -133,7 +146,9 @@ def resolve(template: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the translator asks boto for a region
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--env", required=True, help="a config env of samconfig.toml (dev, staging, prod, local)")
+    parser.add_argument(
+        "--env", required=True, help="a config env of samconfig.toml (dev, staging, prod, local)"
+    )
     parser.add_argument("--out", type=Path, help="write the JSON here (default: stdout)")
     parser.add_argument("overrides", nargs="*", help="Name=Value parameter overrides")
     args = parser.parse_args()

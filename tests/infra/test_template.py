@@ -1,0 +1,218 @@
+"""Properties of the synthesized template per environment (offline, ~3 s per environment)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from devstack.paths import REPO_ROOT
+
+Template = dict[str, Any]
+Synth = Callable[..., Template]
+ENVS = ["dev", "staging", "prod", "local"]
+
+
+def resources_of(template: Template, resource_type: str) -> dict[str, Any]:
+    return {key: value for key, value in template["Resources"].items() if value["Type"] == resource_type}
+
+
+def one(template: Template, resource_type: str) -> dict[str, Any]:
+    found = resources_of(template, resource_type)
+    assert len(found) == 1, f"expected one {resource_type}, got {list(found)}"
+    return next(iter(found.values()))
+
+
+def versions_env() -> dict[str, str]:
+    pairs = {}
+    for line in (REPO_ROOT / "scripts" / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key] = value
+    return pairs
+
+
+def test_adapter_layer_default_matches_versions_env() -> None:
+    from devstack import template as raw
+
+    default = raw.load()["Parameters"]["WebAdapterLayerVersion"]["Default"]
+    assert str(default) == versions_env()["LWA_LAYER_VERSION"], (
+        "template.yml WebAdapterLayerVersion default and scripts/versions.env LWA_LAYER_VERSION differ: "
+        "bump them together (the layer must carry the adapter version the local chain runs)"
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_function_runs_under_the_web_adapter(synth: Synth, env: str) -> None:
+    template = synth(env)
+    function = template["Resources"]["ApiFunction"]
+    assert function["Type"] == "AWS::Lambda::Function"
+    props = function["Properties"]
+    assert props["Runtime"] == "python3.13"
+    assert props["Handler"] == "run.sh"
+    assert props["Architectures"] == ["x86_64"]
+    assert (props["Timeout"], props["MemorySize"]) == (30, 512)
+    layer = props["Layers"][0]["Fn::Sub"]
+    assert layer.endswith(f":753240598075:layer:LambdaAdapterLayerX86:{versions_env()['LWA_LAYER_VERSION']}")
+    variables = props["Environment"]["Variables"]
+    assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert variables["PORT"] == "8000"
+    assert variables["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
+    assert variables["DYNAMODB_TABLE"] == {"Ref": "Table"}
+    assert variables["S3_BUCKET"] == {"Ref": "UploadsBucket"}
+    assert not variables["FIREBASE_PROJECT_ID"].endswith("-firebase-project")
+    assert props["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
+    log_group = template["Resources"]["FunctionLogGroup"]["Properties"]
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-api"}
+    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-api"}
+    assert isinstance(log_group["RetentionInDays"], int | str)
+
+
+@pytest.mark.parametrize("env", ["prod"])
+def test_prod_keeps_its_data(synth: Synth, env: str) -> None:
+    template = synth(env)
+    table = template["Resources"]["Table"]
+    bucket = template["Resources"]["UploadsBucket"]
+    for resource in (table, bucket):
+        assert resource["DeletionPolicy"] == "Retain"
+        assert resource["UpdateReplacePolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+    assert (
+        template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]["LOG_LEVEL"] == "INFO"
+    )
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "local"])
+def test_other_environments_can_be_torn_down(synth: Synth, env: str) -> None:
+    template = synth(env)
+    for name in ("Table", "UploadsBucket"):
+        assert template["Resources"][name]["DeletionPolicy"] == "Delete"
+    assert template["Resources"]["Table"]["Properties"]["DeletionProtectionEnabled"] is False
+
+
+def _api_cors(template: Template) -> dict[str, Any]:
+    api = one(template, "AWS::ApiGatewayV2::Api")
+    cors: dict[str, Any] = api["Properties"]["Body"]["x-amazon-apigateway-cors"]
+    return cors
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_cors_is_open_only_outside_prod(synth: Synth, env: str) -> None:
+    template = synth(env)
+    cors = _api_cors(template)
+    # The whole configuration survives the SAM transform (an intrinsic in AllowOrigins alone would not).
+    assert {"allowOrigins", "allowMethods", "allowHeaders", "maxAge"} <= set(cors)
+    assert cors["allowCredentials"] is False
+    bucket_origins = template["Resources"]["UploadsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][
+        0
+    ]["AllowedOrigins"]
+    function_origins = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"][
+        "CORS_ALLOWED_ORIGINS"
+    ]
+    if env == "prod":
+        assert "*" not in cors["allowOrigins"]
+        assert "*" not in bucket_origins
+        assert "*" not in function_origins
+        assert cors["allowOrigins"] == bucket_origins == function_origins.split(",")
+    else:
+        assert cors["allowOrigins"] == bucket_origins == ["*"]
+        assert function_origins == "*"
+
+
+def test_prod_refuses_a_wildcard_origin() -> None:
+    from devstack import template as raw
+
+    rule = raw.load()["Rules"]["ProdCorsIsClosed"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Environment"}, "prod"]}
+    assert rule["Assertions"][0]["Assert"] == {
+        "Fn::Not": [{"Fn::Contains": [{"Ref": "CorsAllowedOrigins"}, "*"]}]
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_http_api_routes_throttling_and_access_logs(synth: Synth, env: str) -> None:
+    template = synth(env)
+    paths = one(template, "AWS::ApiGatewayV2::Api")["Properties"]["Body"]["paths"]
+    assert set(paths) == {"/", "/{proxy+}"}
+    for path in paths.values():
+        integration = path["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
+        assert integration["payloadFormatVersion"] == "2.0"
+        assert "${ApiFunction.Arn}" in integration["uri"]["Fn::Sub"]
+    stage = one(template, "AWS::ApiGatewayV2::Stage")["Properties"]
+    assert stage["StageName"] == "$default"
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert template["Outputs"]["ApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    }
+    assert set(template["Outputs"]) >= {"ApiUrl", "TableName", "BucketName", "FunctionName"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_function_role_reaches_only_its_table_index_and_bucket(synth: Synth, env: str) -> None:
+    template = synth(env)
+    role = template["Resources"]["ApiFunctionRole"]["Properties"]
+    assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+    allowed_resources = [
+        {"Fn::GetAtt": ["Table", "Arn"]},
+        {"Fn::Sub": "${Table.Arn}/index/*"},
+        {"Fn::Sub": "${UploadsBucket.Arn}/*"},
+        {"Fn::GetAtt": ["UploadsBucket", "Arn"]},
+    ]
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    assert statements
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        for resource in resources:
+            assert resource in allowed_resources, f"{statement.get('Sid')}: unexpected resource {resource}"
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in actions:
+            assert "*" not in action, f"{statement.get('Sid')}: wildcard action {action}"
+            assert action.split(":")[0] in {"dynamodb", "s3"}
+    no_deletes_of_containers = {"dynamodb:DeleteTable", "s3:DeleteBucket", "dynamodb:Scan"}
+    assert not no_deletes_of_containers & {a for s in statements for a in s["Action"]}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_bucket_is_private_encrypted_and_tls_only(synth: Synth, env: str) -> None:
+    template = synth(env)
+    props = template["Resources"]["UploadsBucket"]["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    sse = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert sse["SSEAlgorithm"] in {"AES256", "aws:kms"}
+    rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
+    assert (
+        rules["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"]
+        >= 1
+    )
+    cors_methods = props["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"]
+    assert set(cors_methods) == {"GET", "PUT", "POST"}
+    policy = one(template, "AWS::S3::BucketPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in policy
+    )
+
+
+def test_table_keys_match_the_single_table_design(synth: Synth) -> None:
+    table = synth("dev")["Resources"]["Table"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    (gsi,) = table["GlobalSecondaryIndexes"]
+    assert gsi["IndexName"] == "GSI1"
+    assert gsi["KeySchema"] == [
+        {"AttributeName": "sk", "KeyType": "HASH"},
+        {"AttributeName": "pk", "KeyType": "RANGE"},
+    ]
+    assert gsi["Projection"] == {"ProjectionType": "ALL"}
