@@ -7,7 +7,6 @@ own interpreter, which has aws-sam-translator; the project's environment does no
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -50,10 +49,3 @@ def synth() -> Callable[..., Template]:
 
     return synthesize
 
-
-def have_sam() -> bool:
-    try:
-        tool("sam")
-    except Exception:
-        return shutil.which("sam") is not None
-    return True
