@@ -385,6 +385,12 @@ class LambdaChain:
         return self._process is not None and self._process.running
 
     @property
+    def pid(self) -> int | None:
+        """PID of the chain's root process (unshare); RIE, the adapter and the app are its descendants."""
+        proc = self._process._proc if self._process else None  # procs.ManagedProcess keeps the Popen
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    @property
     def recent_logs(self) -> list[str]:
         return list(self._process.recent) if self._process else []
 

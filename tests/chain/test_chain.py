@@ -1,0 +1,191 @@
+"""The built artifact under the real RIE + Lambda Web Adapter: invoke, logs, stop and restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.lambda_chain import LambdaChain, LambdaTools, http_api_v2_event, port_is_free
+from devstack.paths import tool
+from devstack.procs import StartupError
+
+from .chain_helpers import LogCapture, new_chain
+
+
+def access_log(logs: LogCapture, request_id: str) -> dict[str, Any]:
+    """The app's JSON access-log line for `request_id` (it logs one per request)."""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        for line in logs.of("app"):
+            if line.startswith("{"):
+                record = json.loads(line)
+                if record.get("message") == "request" and record.get("request_id") == request_id:
+                    return record  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(
+        f"no access-log line for {request_id}; app said:\n" + "\n".join(logs.of("app")[-20:])
+    )
+
+
+def sam_sample_event() -> dict[str, Any]:
+    """AWS's sample HTTP API event, as `sam local generate-event` prints it."""
+    output = subprocess.run(
+        [tool("sam"), "local", "generate-event", "apigateway", "http-api-proxy"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    event: dict[str, Any] = json.loads(output)
+    return event
+
+
+def test_health_through_the_chain(chain: LambdaChain, chain_logs: LogCapture) -> None:
+    event = http_api_v2_event("GET", "/health", request_id="chain-health-1")
+    status, response = chain.invoke(event)
+
+    assert status == 200
+    assert response["statusCode"] == 200
+    assert response["headers"]["content-type"] == "application/json"
+    assert json.loads(response["body"])["status"] == "healthy"
+    # The app takes its request id from the x-amzn-request-context header the adapter adds.
+    assert response["headers"]["x-request-id"] == "chain-health-1"
+    record = access_log(chain_logs, "chain-health-1")
+    assert record["lambda_request_context"] is True
+    assert record["path"] == "/health"
+
+
+def test_aws_sample_event(chain: LambdaChain, chain_logs: LogCapture) -> None:
+    """AWS's own sample event (cookies, multi-value headers, base64 body, authorizer), aimed at /health."""
+    event = sam_sample_event()
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/health"
+    event["requestContext"]["http"]["method"] = "GET"
+    event["requestContext"]["requestId"] = "chain-sample-1"
+
+    status, response = chain.invoke(event)
+
+    assert status == 200, response
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["status"] == "healthy"
+    assert response["headers"]["x-request-id"] == "chain-sample-1"
+    assert access_log(chain_logs, "chain-sample-1")["lambda_request_context"] is True
+
+
+def test_unknown_route_is_the_apps_404(chain: LambdaChain) -> None:
+    status, response = chain.invoke(http_api_v2_event("GET", "/no-such-route"))
+    assert status == 200  # RIE: the invoke worked; the HTTP status is in the payload
+    assert response["statusCode"] == 404
+
+
+def test_logs_are_split_by_part(chain: LambdaChain, chain_logs: LogCapture) -> None:
+    chain.invoke(http_api_v2_event("GET", "/health"))
+    assert any(line.startswith("REPORT RequestId:") for line in chain_logs.of("rie"))
+    assert any("lambda_web_adapter" in line for line in chain_logs.of("adapter"))
+    assert any('"logger": "uvicorn.error"' in line for line in chain_logs.of("app"))
+
+
+def test_warm_invokes_are_fast(chain: LambdaChain) -> None:
+    durations = []
+    for _ in range(20):
+        started = time.monotonic()
+        status, response = chain.invoke(http_api_v2_event("GET", "/health"))
+        durations.append(time.monotonic() - started)
+        assert (status, response["statusCode"]) == (200, 200)
+    median_ms = statistics.median(durations) * 1000
+    print(f"warm invoke median {median_ms:.1f} ms, cold start {chain.cold_start_s or 0:.2f} s")
+    assert median_ms < 250
+
+
+def _namespace_pids(chain: LambdaChain) -> set[int]:
+    """The chain's processes: unshare and every descendant (RIE, adapter, run.sh/uvicorn)."""
+    root = chain.pid
+    assert root is not None
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found = {root}
+    changed = True
+    while changed:
+        children = {pid for pid, parent in parents.items() if parent in found} - found
+        found |= children
+        changed = bool(children)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_stop_leaves_no_process_and_no_port(artifact: Path, lambda_tools: LambdaTools) -> None:
+    logs = LogCapture()
+    chain = new_chain(artifact, lambda_tools, logs)
+    chain.start()
+    try:
+        cold = chain.wait_ready()
+        print(f"cold start (first invoke, init included): {cold * 1000:.0f} ms")
+        pids = _namespace_pids(chain)
+        commands = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in pids}
+        assert {"aws-lambda-rie", "lambda-adapter", "python3"} <= commands, commands
+    finally:
+        chain.stop()
+    deadline = time.monotonic() + 3
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in pids if _alive(pid)]
+    for port in (chain.invoke_port, chain.runtime_api_port, chain.app_port):
+        assert port_is_free(port), f"port {port} still bound after stop"
+    # The host's /opt never saw the layer: it was only mounted inside the chain's namespace.
+    assert not Path("/opt/extensions/lambda-adapter").exists() or os.path.samefile(
+        "/opt/extensions/lambda-adapter", lambda_tools.adapter
+    )
+
+
+def test_restart_gives_a_new_cold_start(artifact: Path, lambda_tools: LambdaTools) -> None:
+    logs = LogCapture()
+    chain = new_chain(artifact, lambda_tools, logs)
+    chain.start()
+    try:
+        chain.wait_ready()
+        chain.restart()
+        chain.wait_ready()
+        status, response = chain.invoke(http_api_v2_event("GET", "/health"))
+        assert (status, response["statusCode"]) == (200, 200)
+        assert len([line for line in logs.of("rie") if "INIT START" in line]) == 2
+    finally:
+        chain.stop()
+
+
+def test_missing_binaries_fail_with_the_install_command(artifact: Path, tmp_path: Path) -> None:
+    absent = LambdaTools(rie=tmp_path / "aws-lambda-rie", adapter=tmp_path / "lambda-adapter")
+    chain = LambdaChain(artifact, tools=absent)
+    with pytest.raises(StartupError, match=r"scripts/install-lambda-tools\.sh"):
+        chain.start()
+    assert not chain.running
+
+
+def test_environment_is_the_templates_plus_overrides(artifact: Path, lambda_tools: LambdaTools) -> None:
+    chain = new_chain(artifact, lambda_tools, LogCapture())
+    env = chain.environment()
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert env["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
+    assert env["_HANDLER"] == "run.sh"
+    assert env["PORT"] == str(chain.app_port)
+    assert env["LAMBDA_TASK_ROOT"] == str(artifact.resolve())
+    assert env["DYNAMODB_TABLE"] == "chain-test-table"
+    assert env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "30"
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
+    assert "VIRTUAL_ENV" not in env  # RIE forwards its whole env: nothing leaks in from the host
