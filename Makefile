@@ -28,7 +28,7 @@ reset: ## Wipe local data (MiniStack state, emulator users)
 	@echo "local data wiped"
 
 ##@ Tests and checks
-.PHONY: test test-unit test-integration e2e smoke lint format typecheck check-iac
+.PHONY: test test-unit test-integration test-infra e2e smoke lint format typecheck check-iac
 test: install lint typecheck ## Run all tests: lint, types, unit, integration, chain, e2e, IaC checks
 	$(RUN) pytest tests --ignore=tests/smoke -p no:cacheprovider
 	@$(MAKE) --no-print-directory check-iac
@@ -38,6 +38,9 @@ test-unit: ## Unit tests only (no emulators, seconds)
 
 test-integration: ## API tests against MiniStack and the Firebase Auth emulator
 	$(RUN) pytest tests/integration
+
+test-infra: ## Template tests and the deploy/update/destroy cycle on MiniStack
+	$(RUN) pytest tests/infra
 
 e2e: install build ## End-to-end through gateway -> RIE -> Web Adapter -> uvicorn (BASE_URL= to target a running stack)
 	$(RUN) pytest tests/e2e
@@ -66,15 +69,15 @@ requirements: ## Re-export backend/requirements.txt from uv.lock (what sam build
 	uv export --frozen --package backend --no-dev --no-hashes --no-emit-workspace --no-header --no-annotate -o backend/requirements.txt >/dev/null
 
 build: ## sam build (no Docker, no Python 3.13 needed)
-	sam build --template template.yml
+	@scripts/stack.sh build
 
 clean: ## Remove build artifacts
-	rm -rf .aws-sam
+	@scripts/stack.sh clean
 
-local: build ## sam local start-api (needs Docker; `make dev` is the Docker-free equivalent)
-	sam local start-api --port 3001
+local: ## sam local start-api on :3001 (needs Docker; `make dev` is the Docker-free equivalent)
+	@scripts/stack.sh local-api
 
-deploy-local: build ## Deploy the stack to the running emulator (samconfig env `local`)
+deploy-local: ## Build and deploy the stack to the running emulator (samconfig env `local`)
 	@scripts/stack.sh deploy-local
 
 destroy-local: ## Delete the stack from the running emulator
