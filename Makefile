@@ -6,6 +6,8 @@ SHELL := bash
 export PATH := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fastapi-lambda/bin:$(PATH)
 export UV_PYTHON_DOWNLOADS := never
 RUN := uv run --frozen
+# scripts/devstack is the local environment package (pytest finds it through its own pythonpath).
+DEVSTACK := PYTHONPATH=scripts $(RUN) python -m devstack
 ENV ?= dev
 
 .PHONY: help
@@ -18,10 +20,10 @@ install: ## Install every tool and package (pinned, cached; first run ~10 min on
 	@scripts/install.sh
 
 dev: install build ## Run the whole local chain: emulators, deployed stack, RIE + Web Adapter + app, gateway
-	@$(RUN) python -m devstack dev
+	@$(DEVSTACK) dev
 
 token: ## Print an ID token for a dev user of the running `make dev` (EMAIL=you@example.com ADMIN=1)
-	@$(RUN) python -m devstack token "$(or $(EMAIL),dev@example.com)" $(if $(ADMIN),--admin)
+	@$(DEVSTACK) token "$(or $(EMAIL),dev@example.com)" $(if $(ADMIN),--admin)
 
 reset: ## Wipe local data (MiniStack state, emulator users)
 	rm -rf .local/data

@@ -96,7 +96,7 @@ done
 
 step="smoke tests"
 say "Smoke tests against $API_URL"
-uv run pytest tests/smoke -m smoke -p no:cacheprovider
+EXPECTED_ENVIRONMENT="$ENVIRONMENT" uv run pytest tests/smoke -m smoke -p no:cacheprovider
 
 step="done"
 say "✓ $ENVIRONMENT deployed and verified: $API_URL"

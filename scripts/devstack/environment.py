@@ -98,6 +98,8 @@ def function_environment(endpoints: Endpoints) -> dict[str, str]:
     """What the template's values become locally: emulator endpoints, the deployed names, a demo project."""
     return {
         "ENVIRONMENT": "local",
+        # The template says DEBUG outside prod; locally that buries the request lines under botocore's.
+        "LOG_LEVEL": "INFO",
         "AWS_ENDPOINT_URL": endpoints.aws,
         "FIREBASE_AUTH_EMULATOR_HOST": endpoints.firebase_auth_host,
         "FIREBASE_PROJECT_ID": endpoints.project_id,
@@ -161,19 +163,10 @@ def local_environment(
         stack.callback(chain.stop)
         chain.start()
         chain.wait_ready()
+        gateway_argv = ["--invoke-url", chain.invoke_url, "--host", "127.0.0.1", "--port", str(ports.gateway)]
         gateway = ManagedProcess(
             "gateway",
-            [
-                sys.executable,
-                "-m",
-                "devstack.gateway",
-                "--invoke-url",
-                chain.invoke_url,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports.gateway),
-            ],  # fmt: skip
+            [sys.executable, "-m", "devstack.gateway", *gateway_argv],
             env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "scripts")},
             sink=sink,
         )

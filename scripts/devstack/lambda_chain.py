@@ -25,7 +25,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -39,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.paths import LOCAL_STATE, REPO_ROOT, TOOLS_CACHE
-from devstack.procs import LogSink, ManagedProcess, StartupError, print_sink
+from devstack.procs import LogSink, ManagedProcess, StartupError, port_is_free, print_sink, require_free_port
 
 VERSIONS_FILE = REPO_ROOT / "scripts" / "versions.env"
 RUNTIME_DIR = REPO_ROOT / "scripts" / "lambda-runtime"
@@ -564,11 +563,7 @@ class LambdaChain:
             ("Runtime API", self.runtime_api_port, "RUNTIME_API_PORT"),
             ("app", self.app_port, "APP_PORT"),
         ):
-            if not port_is_free(port):
-                raise StartupError(
-                    f"lambda chain: {part} port {port} is already taken. Find the owner with "
-                    f"`ss -ltnp 'sport = :{port}'` and stop it, or pick another port: {var}=<port>."
-                )
+            require_free_port(f"lambda chain: {part}", port, var)
 
     def _route(self, _part: str, line: str) -> None:
         if _RIE_LINE.search(line):
@@ -584,18 +579,6 @@ class LambdaChain:
     def _failure(self, problem: str, fix: str) -> str:
         tail = "\n".join(f"    {line}" for line in self.recent_logs[-25:]) or "    (no output)"
         return f"lambda chain: {problem}. {fix}\n  last output:\n{tail}"
-
-
-def port_is_free(port: int) -> bool:
-    """No socket listens on `port` (any address). Like the servers themselves, SO_REUSEADDR: connections
-    left in TIME_WAIT by a stopped chain do not count (a plain bind would fail for a minute after stop)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _listening(port: int) -> bool:

@@ -32,7 +32,10 @@ def print_sink(part: str, line: str) -> None:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """No socket listens on `port`. SO_REUSEADDR, as the servers themselves use: connections a stopped
+    part left in TIME_WAIT do not count (a plain bind would fail for a minute after a stop)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:

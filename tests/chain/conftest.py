@@ -15,8 +15,9 @@ import pytest
 
 from devstack.lambda_chain import LambdaChain, LambdaTools
 from devstack.paths import REPO_ROOT, tool
+from support.target import LogCapture
 
-from .chain_helpers import FUNCTION, LogCapture, new_chain
+from .chain_helpers import FUNCTION, new_chain
 
 
 @pytest.fixture(scope="session")

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from devstack.lambda_chain import LambdaChain, LambdaTools, http_api_v2_event, port_is_free
+from devstack.lambda_chain import LambdaChain, LambdaTools, http_api_v2_event
 from devstack.paths import tool
-from devstack.procs import StartupError
+from devstack.procs import StartupError, port_is_free
+from support.target import LogCapture
 
-from .chain_helpers import LogCapture, new_chain
+from .chain_helpers import new_chain
 
 
 def access_log(logs: LogCapture, request_id: str) -> dict[str, Any]:

@@ -48,4 +48,3 @@ def synth() -> Callable[..., Template]:
         return cache[key]
 
     return synthesize
-

@@ -20,6 +20,10 @@ class LogCapture:
         with self._lock:
             self.lines.append((part, line))
 
+    def of(self, part: str) -> list[str]:
+        with self._lock:
+            return [line for name, line in self.lines if name == part]
+
     def app_requests(self) -> list[dict[str, object]]:
         """The app's one-JSON-line-per-request access logs."""
         with self._lock:
