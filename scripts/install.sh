@@ -10,7 +10,8 @@ source scripts/lib.sh
 step() { printf '\n==> %s\n' "$*"; }
 
 step "uv ${UV_VERSION}"
-if [ "$(uv --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
+# Always the cache's own uv: the Makefile puts the cache first on PATH, whatever the user's shell has.
+if [ "$("$TOOLS_CACHE/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
   need python3 "Install Python 3.11+ (e.g. apt-get install python3 python3-venv)."
   python3 -m venv "$TOOLS_CACHE/uv-venv"
   "$TOOLS_CACHE/uv-venv/bin/pip" install --quiet --disable-pip-version-check "uv==${UV_VERSION}"

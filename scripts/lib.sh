@@ -18,7 +18,8 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed. $2"; }
 lambda_python() {
   local candidate
   for candidate in "$(command -v python3.13 2>/dev/null)" "$(pyenv root 2>/dev/null)"/versions/3.13.*/bin/python3.13; do
-    [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+    # A pyenv shim can exist for a version that is not active: it must actually run.
+    [ -x "$candidate" ] && "$candidate" -c 'import sys' 2>/dev/null && { echo "$candidate"; return 0; }
   done
   return 1
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -50,7 +51,26 @@ def _rebuild_on_change(chain: LambdaChain) -> None:
         print_sink("reload", f"new code live in {time.monotonic() - started:.1f}s")
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C, a closed terminal and a plain `kill` all unwind the same way, stopping every part.
+
+    Without this, SIGTERM/SIGHUP would end this process at once and orphan the parts (each runs in
+    its own session), and SIGINT stays ignored when `make dev` was started in the background.
+    """
+
+    def interrupt(signum: int, _frame: object) -> None:
+        # A second Ctrl-C must not cut the shutdown short (emulators export their data on the way out).
+        for again in signals:
+            signal.signal(again, lambda *_: print_sink("devstack", "still stopping, one moment..."))
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in signals:
+        signal.signal(signum, interrupt)
+
+
 def dev() -> int:
+    _stop_on_signals()
     data_dir = LOCAL_STATE / "data"
     with local_environment(Ports.from_env(), data_dir=data_dir) as (endpoints, chain):
         RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
