@@ -17,7 +17,7 @@ need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed. $2"; }
 # Lambda's interpreter (CPython 3.13) when the machine has one: on PATH, or under pyenv.
 lambda_python() {
   local candidate
-  for candidate in "$(command -v python3.13 2>/dev/null)" "$(pyenv root 2>/dev/null)"/versions/3.13.*/bin/python3.13; do
+  for candidate in "$(command -v python3.13 2>/dev/null)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13.*/bin/python3.13; do
     # A pyenv shim can exist for a version that is not active: it must actually run.
     [ -x "$candidate" ] && "$candidate" -c 'import sys' 2>/dev/null && { echo "$candidate"; return 0; }
   done

@@ -67,6 +67,8 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _PCT_RUN = re.compile(rb"(?:%[0-9A-Fa-f]{2})+")
 # Response headers the gateway sets itself (framing) and never copies from the function's answer.
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"})
+# Headers API Gateway sets itself: the function's copy is dropped rather than sent twice.
+_GATEWAY_OWNED = _HOP_BY_HOP | {"date"}
 
 
 def invoke_url_for(host: str = "127.0.0.1", port: int = 8080) -> str:
@@ -258,7 +260,7 @@ def map_lambda_response(raw: bytes, *, function_error: bool = False) -> GatewayR
     headers: list[tuple[str, str]] = []
     for name, value in headers_in.items():
         lname = str(name).lower()
-        if lname in _HOP_BY_HOP or value is None:
+        if lname in _GATEWAY_OWNED or value is None:
             continue
         text = json.dumps(value) if isinstance(value, bool) else str(value)
         headers.append((lname, text))

@@ -180,3 +180,9 @@ def test_log_events_env(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptu
     response = asyncio.run(call())
     assert response.status_code == 503  # nothing listens on port 9
     assert any('"rawPath": "/logged"' in r.getMessage() for r in caplog.records)
+
+
+def test_the_gateway_owns_the_date_header() -> None:
+    function_answer = {"statusCode": 200, "headers": {"Date": "Mon, 01 Jan 2024 00:00:00 GMT"}}
+    response = map_lambda_response(json.dumps(function_answer).encode())
+    assert [name for name, _ in response.headers if name == "date"] == []
