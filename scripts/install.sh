@@ -15,8 +15,9 @@ if [ "$("$TOOLS_CACHE/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VE
   need python3 "Install Python 3.11+ (e.g. apt-get install python3 python3-venv)."
   python3 -m venv "$TOOLS_CACHE/uv-venv"
   "$TOOLS_CACHE/uv-venv/bin/pip" install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
-  ln -sf "$TOOLS_CACHE/uv-venv/bin/uv" "$TOOLS_CACHE/bin/uv"
 fi
+ln -sf "$TOOLS_CACHE/uv-venv/bin/uv" "$TOOLS_CACHE/bin/uv"
+ln -sf "$TOOLS_CACHE/uv-venv/bin/uvx" "$TOOLS_CACHE/bin/uvx"
 echo "uv $(uv --version | cut -d' ' -f2) at $(command -v uv)"
 
 step "Python environment (.venv) on $(lambda_python || echo 'no CPython 3.13: falling back to python3')"

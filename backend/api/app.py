@@ -24,7 +24,9 @@ def build_services(settings: Settings) -> Services:
     storage = S3FileStorage(s3_client(settings.aws_region, settings.aws_endpoint_url), settings.s3_bucket)
     return Services(
         token_verifier=FirebaseTokenVerifier(
-            settings.firebase_project_id, settings.firebase_auth_emulator_host
+            settings.firebase_project_id,
+            settings.firebase_auth_emulator_host,
+            google_credentials_config=settings.google_credentials_config,
         ),
         users=UserService(repository, storage),
         notes=NoteService(repository, storage),

@@ -1,11 +1,13 @@
 """Firebase ID token verification (firebase-admin), behind the domain's TokenVerifier port."""
 
+import json
 import logging
 import os
 from functools import cached_property
 from typing import Any
 
 import firebase_admin
+import google.auth.aws
 import google.auth.credentials
 import google.auth.exceptions
 from firebase_admin import auth, credentials, exceptions
@@ -26,22 +28,44 @@ _REJECTED = (
 )
 
 
-def _credential_for_revocation_checks() -> Any:
+# What firebase-admin itself requests for its Admin API calls.
+_ADMIN_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+
+
+class _ConfiguredCredential(credentials.Base):  # type: ignore[misc]  # firebase_admin ships no type hints
+    """A google-auth credential built from a configuration, in the shape firebase-admin accepts."""
+
+    def __init__(self, google_credential: google.auth.credentials.Credentials) -> None:
+        self._google_credential = google_credential
+
+    def get_credential(self) -> google.auth.credentials.Credentials:
+        return self._google_credential
+
+
+def credential_for_revocation_checks(config: str | None) -> Any:
     """Google credentials are needed only for check_revoked (an Admin API call), never for verification.
 
-    Application Default Credentials only when explicitly configured (e.g. a workload identity federation
-    file for the Lambda role); otherwise anonymous, so google-auth never probes the GCE metadata server
-    from Lambda and a revocation check fails fast (503) instead.
+    From `config` (e.g. workload identity federation for the Lambda role: no key, nothing secret), or
+    Application Default Credentials when explicitly configured; otherwise anonymous, so google-auth never
+    probes the GCE metadata server from Lambda and a revocation check fails fast (503) instead.
     """
+    if config:  # validated by Settings: workload identity federation with an AWS source
+        info = json.loads(config)
+        # Built without I/O; a token is fetched (from Lambda's own role credentials) at the first check.
+        aws_credential = google.auth.aws.Credentials.from_info(info, scopes=_ADMIN_SCOPES)  # type: ignore[no-untyped-call]
+        return _ConfiguredCredential(aws_credential)
     if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
         return credentials.ApplicationDefault()
     return google.auth.credentials.AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth lacks hints here
 
 
 class FirebaseTokenVerifier:
-    def __init__(self, project_id: str, emulator_host: str | None) -> None:
+    def __init__(
+        self, project_id: str, emulator_host: str | None, *, google_credentials_config: str | None = None
+    ) -> None:
         self._project_id = project_id
         self._emulator_host = emulator_host
+        self._google_credentials_config = google_credentials_config
 
     def verify(self, token: str, *, check_revoked: bool) -> Principal:
         try:
@@ -63,7 +87,9 @@ class FirebaseTokenVerifier:
             return firebase_admin.get_app(name)
         except ValueError:
             return firebase_admin.initialize_app(
-                _credential_for_revocation_checks(), options={"projectId": self._project_id}, name=name
+                credential_for_revocation_checks(self._google_credentials_config),
+                options={"projectId": self._project_id},
+                name=name,
             )
 
     def _align_emulator_environment(self) -> None:

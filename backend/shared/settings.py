@@ -1,5 +1,6 @@
 """Runtime configuration, read once from the environment."""
 
+import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -23,6 +24,10 @@ class Settings(BaseSettings):
     # Emulators only: the production guard below refuses them in prod.
     aws_endpoint_url: str | None = None
     firebase_auth_emulator_host: str | None = None
+    # A Google credential configuration (JSON), used only for the Admin API call behind revocation checks:
+    # typically workload identity federation, which trades the function's AWS role for a Google token
+    # (no key, nothing secret). Unset: revocation-checked routes answer 503. See docs/auth.md.
+    google_credentials_config: str | None = None
     # Comma-separated; in prod only these origins get CORS headers.
     cors_allowed_origins: Annotated[list[str], NoDecode] = []
 
@@ -33,10 +38,34 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("aws_endpoint_url", "firebase_auth_emulator_host", mode="before")
+    @field_validator(
+        "aws_endpoint_url", "firebase_auth_emulator_host", "google_credentials_config", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("google_credentials_config")
+    @classmethod
+    def _workload_identity_only(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            config = json.loads(value)
+        except ValueError:
+            config = None
+        source = config.get("credential_source") if isinstance(config, dict) else None
+        if not (
+            isinstance(source, dict)
+            and config.get("type") == "external_account"
+            and "environment_id" in source
+        ):
+            # Keys would be long-lived secrets in plain environment variables; federation needs none.
+            raise ValueError(
+                "GOOGLE_CREDENTIALS_CONFIG must be a workload identity federation config with an AWS source "
+                "(gcloud iam workload-identity-pools create-cred-config --aws); see docs/auth.md"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_emulators_in_prod(self) -> "Settings":

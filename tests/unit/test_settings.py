@@ -63,3 +63,13 @@ def test_outside_prod_docs_are_served_and_cors_is_open() -> None:
         assert client.get("/docs").status_code == 200
         response = client.get("/health", headers={"Origin": "https://any.example"})
     assert response.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    "config",
+    ['{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----"}', "not json", "[]"],
+    ids=["a service-account key", "not JSON", "not an object"],
+)
+def test_only_workload_identity_federation_is_accepted_for_revocation_checks(config: str) -> None:
+    with pytest.raises(ValidationError, match="workload identity federation config with an AWS source"):
+        make_settings(google_credentials_config=config)
