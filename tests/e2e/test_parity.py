@@ -63,7 +63,7 @@ def _send(client: httpx.Client, probe: Probe, user: AuthUser) -> httpx.Response:
 
 
 def _comparable_header(response: httpx.Response, name: str) -> str | None:
-    value = response.headers.get(name)
+    value: str | None = response.headers.get(name)
     if name == "location" and value is not None:
         return value.rsplit("/", 1)[0] + "/<generated id>"
     return value
