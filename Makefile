@@ -30,13 +30,16 @@ reset: ## Wipe local data (MiniStack state, emulator users)
 	@echo "local data wiped"
 
 ##@ Tests and checks
-.PHONY: test test-unit test-integration test-infra e2e smoke lint format typecheck check-iac
+.PHONY: test test-unit test-integration test-lambda test-infra e2e smoke lint format typecheck check-iac
 test: install lint typecheck ## Run all tests: lint, types, unit, integration, chain, e2e, IaC checks
 	$(RUN) pytest tests --ignore=tests/smoke -p no:cacheprovider
 	@$(MAKE) --no-print-directory check-iac
 
 test-unit: ## Unit tests only (no emulators, seconds)
-	$(RUN) pytest tests/unit
+	$(RUN) pytest tests/unit tests/devstack
+
+test-lambda: build ## The gateway (differential tests vs SAM CLI) and the real RIE + Web Adapter chain
+	$(RUN) pytest tests/gateway tests/chain
 
 test-integration: ## API tests against MiniStack and the Firebase Auth emulator
 	$(RUN) pytest tests/integration
