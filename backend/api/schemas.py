@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.entities import MAX_FILE_SIZE, FileRecord, Note, UserProfile
+from domain.entities import MAX_FILE_SIZE
 
 # type/subtype per RFC 6838, no parameters: the upload policy compares it byte for byte.
 CONTENT_TYPE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$"
@@ -15,6 +15,13 @@ PageLimit = Annotated[int, Field(ge=1, le=100)]
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class EntityView(BaseModel):
+    """A response read off a domain entity's attributes (`Model.model_validate(entity)`): the fields
+    listed are the contract; anything else on the entity (owner ids, object keys) stays internal."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class HealthResponse(BaseModel):
@@ -27,25 +34,15 @@ class ProfileUpdate(StrictModel):
     display_name: str | None = Field(default=None, max_length=100)
 
 
-class ProfileResponse(BaseModel):
+class ProfileResponse(EntityView):
     uid: str
     email: str | None
     display_name: str | None
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, profile: UserProfile) -> "ProfileResponse":
-        return cls(
-            uid=profile.uid,
-            email=profile.email,
-            display_name=profile.display_name,
-            created_at=profile.created_at,
-            updated_at=profile.updated_at,
-        )
 
-
-class ProfilePage(BaseModel):
+class ProfilePage(EntityView):
     items: list[ProfileResponse]
     next_cursor: str | None
 
@@ -60,7 +57,7 @@ class NoteUpdate(StrictModel):
     body: str | None = Field(default=None, max_length=10_000)
 
 
-class NoteResponse(BaseModel):
+class NoteResponse(EntityView):
     id: str
     title: str
     body: str
@@ -69,20 +66,8 @@ class NoteResponse(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, note: Note) -> "NoteResponse":
-        return cls(
-            id=note.id,
-            title=note.title,
-            body=note.body,
-            version=note.version,
-            file_count=note.file_count,
-            created_at=note.created_at,
-            updated_at=note.updated_at,
-        )
 
-
-class NotePage(BaseModel):
+class NotePage(EntityView):
     items: list[NoteResponse]
     next_cursor: str | None
 
@@ -93,7 +78,7 @@ class FileCreate(StrictModel):
     size: int = Field(ge=1, le=MAX_FILE_SIZE, description="bytes; the upload may not exceed it")
 
 
-class FileResponse(BaseModel):
+class FileResponse(EntityView):
     id: str
     note_id: str
     file_name: str
@@ -101,19 +86,8 @@ class FileResponse(BaseModel):
     size: int
     created_at: datetime
 
-    @classmethod
-    def of(cls, record: FileRecord) -> "FileResponse":
-        return cls(
-            id=record.id,
-            note_id=record.note_id,
-            file_name=record.file_name,
-            content_type=record.content_type,
-            size=record.size,
-            created_at=record.created_at,
-        )
 
-
-class FilePage(BaseModel):
+class FilePage(EntityView):
     items: list[FileResponse]
     next_cursor: str | None
 

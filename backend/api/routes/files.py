@@ -28,7 +28,7 @@ def start_upload(
         caller, note_id, payload.file_name, payload.content_type, payload.size
     )
     return FileUploadResponse(
-        file=FileResponse.of(ticket.file),
+        file=FileResponse.model_validate(ticket.file),
         upload=UploadInstructions(
             url=ticket.upload.url, fields=ticket.upload.fields, expires_in=ticket.upload.expires_in
         ),
@@ -44,7 +44,7 @@ def list_files(
     cursor: CursorQuery = None,
 ) -> FilePage:
     page = services.files.list(caller, note_id, limit, cursor)
-    return FilePage(items=[FileResponse.of(record) for record in page.items], next_cursor=page.next_cursor)
+    return FilePage.model_validate(page)
 
 
 @router.get("/{file_id}")
@@ -53,7 +53,7 @@ def get_file(
 ) -> FileDownloadResponse:
     record = services.files.get(caller, note_id, file_id)
     return FileDownloadResponse(
-        file=FileResponse.of(record),
+        file=FileResponse.model_validate(record),
         download_url=services.files.download_url(record),
         expires_in=URL_EXPIRY_SECONDS,
     )

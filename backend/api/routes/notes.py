@@ -37,7 +37,7 @@ def create_note(
     note = services.notes.create(caller, payload.title, payload.body)
     response.headers["ETag"] = etag(note)
     response.headers["Location"] = f"/notes/{note.id}"
-    return NoteResponse.of(note)
+    return NoteResponse.model_validate(note)
 
 
 @router.get("")
@@ -45,14 +45,14 @@ def list_notes(
     caller: CurrentUser, services: ServicesDep, limit: PageLimitQuery = 20, cursor: CursorQuery = None
 ) -> NotePage:
     page = services.notes.list(caller, limit, cursor)
-    return NotePage(items=[NoteResponse.of(note) for note in page.items], next_cursor=page.next_cursor)
+    return NotePage.model_validate(page)
 
 
 @router.get("/{note_id}")
 def get_note(note_id: NoteId, caller: CurrentUser, services: ServicesDep, response: Response) -> NoteResponse:
     note = services.notes.get(caller, note_id)
     response.headers["ETag"] = etag(note)
-    return NoteResponse.of(note)
+    return NoteResponse.model_validate(note)
 
 
 @router.patch(
@@ -69,7 +69,7 @@ def update_note(
 ) -> NoteResponse:
     note = services.notes.update(caller, note_id, parse_if_match(if_match), payload.title, payload.body)
     response.headers["ETag"] = etag(note)
-    return NoteResponse.of(note)
+    return NoteResponse.model_validate(note)
 
 
 @router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT)

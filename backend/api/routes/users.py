@@ -8,12 +8,12 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.get("/me")
 def get_my_profile(caller: CurrentUser, services: ServicesDep) -> ProfileResponse:
-    return ProfileResponse.of(services.users.get_my_profile(caller))
+    return ProfileResponse.model_validate(services.users.get_my_profile(caller))
 
 
 @router.put("/me")
 def update_my_profile(update: ProfileUpdate, caller: CurrentUser, services: ServicesDep) -> ProfileResponse:
-    return ProfileResponse.of(services.users.update_my_profile(caller, update.display_name))
+    return ProfileResponse.model_validate(services.users.update_my_profile(caller, update.display_name))
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
@@ -30,6 +30,4 @@ def list_users(
     cursor: CursorQuery = None,
 ) -> ProfilePage:
     page = services.users.list_users(caller, limit, cursor)
-    return ProfilePage(
-        items=[ProfileResponse.of(profile) for profile in page.items], next_cursor=page.next_cursor
-    )
+    return ProfilePage.model_validate(page)
