@@ -3,7 +3,7 @@
 #
 #   scripts/check-iac.sh            all checks
 #   scripts/check-iac.sh template   template checks only (sam validate --lint, cfn-lint, checkov)
-#   scripts/check-iac.sh workflows  workflow checks only (actionlint, zizmor, check-jsonschema)
+#   scripts/check-iac.sh workflows  workflow + local action checks only (actionlint, zizmor, check-jsonschema)
 #
 # Every check runs (one failure does not hide the next); the summary shows each one's time and the script
 # exits non-zero if any failed. Suppressions live next to what they suppress, each with its reason
@@ -26,6 +26,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 WORKFLOWS=(.github/workflows/*.yml)
+ACTIONS=(.github/actions/*/action.yml)   # local composite actions
 CFN_TEMPLATES=(template.yml docs/aws-bootstrap.yml)
 
 declare -a SUMMARY=()
@@ -84,10 +85,14 @@ actionlint_check() {
     "$bin" -no-color "${WORKFLOWS[@]}"
 }
 
-zizmor_check() { uvx_tool "zizmor==$ZIZMOR_VERSION" --offline --no-progress "${WORKFLOWS[@]}"; }
+zizmor_check() { uvx_tool "zizmor==$ZIZMOR_VERSION" --offline --no-progress "${WORKFLOWS[@]}" "${ACTIONS[@]}"; }
 
 workflow_schema() {
     uvx_tool "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" --builtin-schema vendor.github-workflows "${WORKFLOWS[@]}"
+}
+
+action_schema() {
+    uvx_tool "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" --builtin-schema vendor.github-actions "${ACTIONS[@]}"
 }
 
 what="${1:-all}"
@@ -103,7 +108,8 @@ fi
 if [[ "$what" == all || "$what" == workflows ]]; then
     run_check "actionlint $ACTIONLINT_VERSION" actionlint_check
     run_check "zizmor $ZIZMOR_VERSION (offline)" zizmor_check
-    run_check "check-jsonschema $CHECK_JSONSCHEMA_VERSION" workflow_schema
+    run_check "check-jsonschema $CHECK_JSONSCHEMA_VERSION (workflows)" workflow_schema
+    run_check "check-jsonschema $CHECK_JSONSCHEMA_VERSION (actions)" action_schema
 fi
 
 printf '\nIaC checks:\n'

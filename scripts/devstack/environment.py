@@ -96,7 +96,11 @@ def deploy_template(aws_endpoint: str, sink: LogSink) -> dict[str, str]:
 
 
 def function_environment(endpoints: Endpoints) -> dict[str, str]:
-    """What the template's values become locally: emulator endpoints, the deployed names, a demo project."""
+    """What the template's values become locally: emulator endpoints, the deployed names, a demo project.
+
+    The Web Adapter's own knobs pass through from the shell (`AWS_LWA_LOG_LEVEL=debug make dev`).
+    """
+    adapter_knobs = {name: value for name, value in os.environ.items() if name.startswith("AWS_LWA_")}
     return {
         "ENVIRONMENT": "local",
         # The template says DEBUG outside prod; locally that buries the request lines under botocore's.
@@ -106,6 +110,7 @@ def function_environment(endpoints: Endpoints) -> dict[str, str]:
         "FIREBASE_PROJECT_ID": endpoints.project_id,
         "DYNAMODB_TABLE": endpoints.table,
         "S3_BUCKET": endpoints.bucket,
+        **adapter_knobs,
     }
 
 
