@@ -430,6 +430,7 @@ class LambdaChain:
             **self.env_overrides,
         }
         env["PORT"] = str(self.app_port)
+        env["BIND_HOST"] = "127.0.0.1"  # run.sh: loopback only, unlike Lambda's private sandbox
         if "AWS_LWA_PORT" in env:
             env["AWS_LWA_PORT"] = str(self.app_port)
         missing = [key for key in config.unresolved if key not in env]
