@@ -31,7 +31,7 @@ reset: ## Wipe local data (MiniStack state, emulator users)
 
 ##@ Tests and checks
 .PHONY: test test-unit test-integration test-lambda test-infra e2e smoke lint format typecheck check-iac
-test: install lint typecheck ## Run all tests: lint, types, unit, integration, chain, e2e, IaC checks
+test: install lint typecheck build ## Run all tests: lint, types, unit, integration, chain, e2e, IaC checks
 	$(RUN) pytest tests --ignore=tests/smoke -p no:cacheprovider
 	@$(MAKE) --no-print-directory check-iac
 
