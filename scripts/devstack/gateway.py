@@ -34,7 +34,6 @@ __all__ = [
     "GatewayResponse",
     "LambdaResponseError",
     "build_event",
-    "create_gateway",
     "decode_raw_path",
     "invoke_url_for",
     "is_text_media_type",
@@ -291,7 +290,12 @@ class InvokeUnavailableError(Exception):
 
 
 class Gateway:
-    """The ASGI application. Build it with :func:`create_gateway`."""
+    """The gateway ASGI app for one RIE.
+
+    ``function_timeout_s`` is the integration timeout (HTTP API's default and maximum is 30 s): past it the
+    client gets 503 while the invocation still runs to its end in RIE. ``log_events`` defaults to the
+    ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
+    """
 
     def __init__(
         self,
@@ -467,31 +471,6 @@ def _for_log(event: Mapping[str, Any]) -> str:
     return json.dumps(shown, ensure_ascii=False)
 
 
-def create_gateway(
-    invoke_url: str,
-    *,
-    function_timeout_s: float = 30.0,
-    account_id: str = "123456789012",
-    api_id: str = "1234567890",
-    stage: str = "$default",
-    log_events: bool | None = None,
-) -> Gateway:
-    """The gateway ASGI app for one RIE.
-
-    ``function_timeout_s`` is the integration timeout (HTTP API's default and maximum is 30 s): past it the
-    client gets 503 while the invocation still runs to its end in RIE. ``log_events`` defaults to the
-    ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
-    """
-    return Gateway(
-        invoke_url,
-        function_timeout_s=function_timeout_s,
-        account_id=account_id,
-        api_id=api_id,
-        stage=stage,
-        log_events=log_events,
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
@@ -513,7 +492,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_gateway(args.invoke_url, function_timeout_s=args.timeout, log_events=args.log_events)
+    app = Gateway(args.invoke_url, function_timeout_s=args.timeout, log_events=args.log_events)
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(
             app, host=args.host, port=args.port, log_level=args.log_level, server_header=False, lifespan="on"

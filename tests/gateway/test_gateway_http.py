@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.gateway import HEALTH_PATH, MAX_INVOKE_PAYLOAD_BYTES, build_event, create_gateway
+from devstack.gateway import HEALTH_PATH, MAX_INVOKE_PAYLOAD_BYTES, Gateway, build_event
 
 from .gateway_cases import CASES, Case
 from .gateway_fakes import INVOKE_PATH, FakeRie, ServerThread
@@ -138,7 +138,7 @@ def test_malformed_answer_is_500(gateway_url: str, answer: Any) -> None:
 def test_timeout_is_503_and_rie_is_never_double_booked(fake_rie: RieFixture) -> None:
     rie, rie_server = fake_rie
     before_rejected = rie.rejected
-    app = create_gateway(rie_server.url + INVOKE_PATH, function_timeout_s=0.3)
+    app = Gateway(rie_server.url + INVOKE_PATH, function_timeout_s=0.3)
     with ServerThread(app) as gw:
 
         async def slow_then_fast() -> tuple[httpx.Response, httpx.Response, float]:
@@ -160,7 +160,7 @@ def test_unreachable_rie_is_503() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_gateway(f"http://127.0.0.1:{port}{INVOKE_PATH}", function_timeout_s=5)
+    app = Gateway(f"http://127.0.0.1:{port}{INVOKE_PATH}", function_timeout_s=5)
     with ServerThread(app) as gw:
         response = httpx.get(gw.url + "/anything")
     assert (response.status_code, response.json()) == (503, {"message": "Service Unavailable"})

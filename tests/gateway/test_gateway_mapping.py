@@ -13,9 +13,9 @@ import pytest
 
 from devstack.gateway import (
     LOG_EVENTS_ENV,
+    Gateway,
     LambdaResponseError,
     build_event,
-    create_gateway,
     decode_raw_path,
     is_text_media_type,
     map_lambda_response,
@@ -166,10 +166,10 @@ def test_x_forwarded_for_is_appended_to() -> None:
 
 def test_log_events_env(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv(LOG_EVENTS_ENV, "1")
-    app = create_gateway("http://127.0.0.1:9/unused", function_timeout_s=0.5)
+    app = Gateway("http://127.0.0.1:9/unused", function_timeout_s=0.5)
     assert app.log_events
     monkeypatch.setenv(LOG_EVENTS_ENV, "0")
-    assert not create_gateway("http://127.0.0.1:9/unused").log_events
+    assert not Gateway("http://127.0.0.1:9/unused").log_events
 
     caplog.set_level(logging.INFO, logger="devstack.gateway")
 
