@@ -450,9 +450,7 @@ class LambdaChain:
         env = self.environment()
         prepare_layer(self.tools)
         prepare_runtime_python(sink=self.log_sink)
-        unshare = ["unshare", "--mount", "--pid", "--fork", "--kill-child=SIGKILL"]
-        if os.geteuid() != 0:
-            unshare.insert(1, "--map-root-user")
+        unshare = _unshare_argv()
         mount = 'mount --bind "$0" /opt && exec "$@"'
         rie = [
             str(self.tools.rie),
@@ -464,7 +462,7 @@ class LambdaChain:
             f"127.0.0.1:{self.runtime_api_port}",
             str(RUNTIME_DIR / "bootstrap"),
         ]
-        argv = [*unshare, "--", "/bin/sh", "-c", mount, str(OPT_DIR), *rie]
+        argv = [*unshare, "/bin/sh", "-c", mount, str(OPT_DIR), *rie]
         self._process = ManagedProcess("lambda", argv, env=env, cwd=self.artifact_dir, sink=self._route)
         self.cold_start_s = None
         self._process.start()
@@ -554,6 +552,14 @@ class LambdaChain:
             raise StartupError(f"lambda chain: {handler} is missing or not executable. Run `make build`.")
         if shutil.which("unshare") is None:
             raise StartupError("lambda chain: `unshare` (util-linux) not found; install util-linux.")
+        probe = subprocess.run([*_unshare_argv(), "true"], capture_output=True, text=True, check=False)
+        if probe.returncode != 0:
+            raise StartupError(
+                "lambda chain: cannot create the private mount namespace that puts the adapter on /opt "
+                f"({probe.stderr.strip()}). Unprivileged user namespaces are off on this host; on Ubuntu "
+                "24.04+: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` "
+                "(see docs/lambda-chain.md)."
+            )
         if not Path("/opt").is_dir():
             raise StartupError(
                 "lambda chain: /opt does not exist; it is the mount point for the adapter layer "
@@ -580,6 +586,14 @@ class LambdaChain:
     def _failure(self, problem: str, fix: str) -> str:
         tail = "\n".join(f"    {line}" for line in self.recent_logs[-25:]) or "    (no output)"
         return f"lambda chain: {problem}. {fix}\n  last output:\n{tail}"
+
+
+def _unshare_argv() -> list[str]:
+    """A private mount + PID namespace; without root, as root of a new user namespace."""
+    unshare = ["unshare", "--mount", "--pid", "--fork", "--kill-child=SIGKILL"]
+    if os.geteuid() != 0:
+        unshare.insert(1, "--map-root-user")
+    return [*unshare, "--"]
 
 
 def _listening(port: int) -> bool:
