@@ -13,9 +13,7 @@ import argparse
 import copy
 import json
 import os
-import re
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,9 @@ from samcli.yamlhelper import yaml_parse
 from samtranslator.translator.transform import transform
 
 ROOT = Path(__file__).resolve().parents[1]
-NO_VALUE = object()
+sys.path.insert(0, str(ROOT / "scripts"))  # devstack, from the SAM CLI's interpreter
+
+from devstack.template import Evaluator, parameter_overrides, parameter_values, stack_name  # noqa: E402
 
 
 class _NoManagedPolicies:
@@ -33,113 +33,43 @@ class _NoManagedPolicies:
         return {}
 
 
-def samconfig_parameters(env: str) -> dict[str, str]:
-    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
-    overrides = config.get(env, {}).get("deploy", {}).get("parameters", {}).get("parameter_overrides", [])
-    if isinstance(overrides, str):
-        overrides = overrides.split()
-    return dict(item.split("=", 1) for item in overrides)
-
-
-def stack_name(env: str) -> str:
-    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
-    return str(config.get(env, {}).get("deploy", {}).get("parameters", {}).get("stack_name", f"stack-{env}"))
-
-
 def synthesize(env: str, overrides: dict[str, str] | None = None) -> dict[str, Any]:
     template = yaml_parse((ROOT / "template.yml").read_text())
-    params: dict[str, Any] = {
-        name: spec["Default"] for name, spec in template.get("Parameters", {}).items() if "Default" in spec
-    }
-    params.update(samconfig_parameters(env))
-    params.update(overrides or {})
-    for name, spec in template.get("Parameters", {}).items():
-        if name not in params:
-            raise SystemExit(f"synth: parameter {name} has no default and no value for config env {env!r}")
-        if spec.get("Type") == "CommaDelimitedList" and isinstance(params[name], str):
-            params[name] = [item.strip() for item in params[name].split(",")]
-    pseudo = {
-        "AWS::Region": "us-east-1",
-        "AWS::Partition": "aws",
-        "AWS::AccountId": "123456789012",
-        "AWS::StackName": stack_name(env),
-        "AWS::URLSuffix": "amazonaws.com",
-    }
+    missing = [
+        name
+        for name, spec in template.get("Parameters", {}).items()
+        if "Default" not in spec and name not in {**parameter_overrides(env), **(overrides or {})}
+    ]
+    if missing:
+        raise SystemExit(f"synth: parameter(s) {', '.join(missing)} have no default and no value for {env!r}")
+    params = parameter_values(template, {**parameter_overrides(env), **(overrides or {})}, stack_name(env))
     # The translator wants S3 code locations; `sam build`/`package` fill these in for real deploys.
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://synth-bucket/code.zip"
-    translated = transform(
-        copy.deepcopy(template), {**params, **pseudo}, _NoManagedPolicies(), passthrough_metadata=True
-    )
+    translated = transform(copy.deepcopy(template), params, _NoManagedPolicies(), passthrough_metadata=True)
     return resolve(translated, params)
 
 
 def resolve(template: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
-    conditions: dict[str, bool] = {}
+    """Keep what this environment gets: conditional resources and outputs decided, intrinsics evaluated."""
+    evaluator = Evaluator(template, params)
 
-    def value(node: Any) -> Any:
-        if isinstance(node, dict) and len(node) == 1:
-            ((key, arg),) = node.items()
-            if key == "Ref" and arg in params:
-                return params[arg]
-            if key == "Ref" and arg == "AWS::NoValue":
-                return NO_VALUE
-            if key == "Fn::If":
-                name, when_true, when_false = arg
-                return value(when_true if condition(name) else when_false)
-            if key == "Fn::Equals":
-                left, right = (value(item) for item in arg)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not value(arg[0])
-            if key == "Fn::And":
-                return all(value(item) for item in arg)
-            if key == "Fn::Or":
-                return any(value(item) for item in arg)
-            if key == "Condition":
-                return condition(arg)
-            if key == "Fn::Sub" and isinstance(arg, str):
-                text = re.sub(
-                    r"\$\{([A-Za-z0-9]+)\}",
-                    lambda m: str(params[m.group(1)]) if m.group(1) in params else m.group(0),
-                    arg,
-                )
-                return text if "${" not in text else {key: text}
-            if key == "Fn::Join":
-                parts = value(arg[1])
-                if isinstance(parts, list) and all(isinstance(part, str) for part in parts):
-                    return str(arg[0]).join(parts)
-                return {key: [arg[0], parts]}
-        if isinstance(node, dict):
-            out = {k: value(v) for k, v in node.items()}
-            return {k: v for k, v in out.items() if v is not NO_VALUE}
-        if isinstance(node, list):
-            return [item for item in (value(v) for v in node) if item is not NO_VALUE]
-        return node
+    def kept(entries: dict[str, Any]) -> dict[str, Any]:
+        chosen = {
+            name: evaluator.value(entry)
+            for name, entry in entries.items()
+            if "Condition" not in entry or evaluator.condition(entry["Condition"])
+        }
+        for entry in chosen.values():
+            entry.pop("Condition", None)
+        return chosen
 
-    def condition(name: str) -> bool:
-        if name not in conditions:
-            conditions[name] = bool(value(template["Conditions"][name]))
-        return conditions[name]
-
-    resources = {
-        logical_id: value(resource)
-        for logical_id, resource in template["Resources"].items()
-        if "Condition" not in resource or condition(resource["Condition"])
-    }
-    for resource in resources.values():
-        resource.pop("Condition", None)
-    outputs = {
-        name: value(output)
-        for name, output in template.get("Outputs", {}).items()
-        if "Condition" not in output or condition(output["Condition"])
-    }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": template.get("Description", ""),
-        "Resources": resources,
-        "Outputs": outputs,
+        "Resources": kept(template["Resources"]),
+        "Outputs": kept(template.get("Outputs", {})),
     }
 
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack import services
+from devstack import services, template
 from devstack.lambda_chain import LambdaChain
 from devstack.paths import REPO_ROOT, tool
 from devstack.procs import (
@@ -77,12 +76,6 @@ class Endpoints:
     bucket: str
 
 
-def stack_name() -> str:
-    config = tomllib.loads((REPO_ROOT / "samconfig.toml").read_text())
-    name: str = config["local"]["deploy"]["parameters"]["stack_name"]
-    return name
-
-
 def deploy_template(aws_endpoint: str, sink: LogSink) -> dict[str, str]:
     """`sam deploy --config-env local` to the emulator: the same template as AWS gets. Returns its outputs."""
     env = {**os.environ, "AWS_ENDPOINT_URL": aws_endpoint, "AWS_ACCESS_KEY_ID": "test"}
@@ -91,7 +84,7 @@ def deploy_template(aws_endpoint: str, sink: LogSink) -> dict[str, str]:
     argv = [tool("sam"), "deploy", "--config-env", "local", "--no-progressbar"]
     run_to_end("deploy", argv, env=env, sink=sink, fix="See the deploy output above; `make build` first.")
     cloudformation: Any = emulator_session().client("cloudformation", endpoint_url=aws_endpoint)
-    stack = cloudformation.describe_stacks(StackName=stack_name())["Stacks"][0]
+    stack = cloudformation.describe_stacks(StackName=template.stack_name("local"))["Stacks"][0]
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from devstack.paths import LOCAL_STATE, REPO_ROOT, TOOLS_CACHE
 from devstack.procs import LogSink, ManagedProcess, StartupError, port_is_free, print_sink, require_free_port
+from devstack.template import PSEUDO_PARAMETERS, Evaluator, load, parameter_values
 
 VERSIONS_FILE = REPO_ROOT / "scripts" / "versions.env"
 RUNTIME_DIR = REPO_ROOT / "scripts" / "lambda-runtime"
@@ -51,7 +52,6 @@ RUNTIME_PYTHON = LAMBDA_STATE / "runtime" / "python"
 INSTALL_HINT = "Run `scripts/install-lambda-tools.sh` (part of `make install`)."
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 DEFAULT_REGION = "us-east-1"
-PSEUDO_ACCOUNT = "123456789012"
 
 _RIE_LINE = re.compile(
     r"^(\d{2} \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\)|(START|END|REPORT) RequestId:|time=\")"
@@ -117,72 +117,6 @@ def locked_version(package: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ the template
-class Unresolved(Exception):
-    """An intrinsic whose value only exists in a deployed stack (a resource's Ref/GetAtt ...)."""
-
-
-@dataclass
-class _Resolver:
-    template: dict[str, Any]
-    parameters: Mapping[str, str]
-    region: str
-    stack_name: str
-
-    def param(self, name: str) -> str:
-        if name in self.parameters:
-            return self.parameters[name]
-        pseudo = {
-            "AWS::Region": self.region,
-            "AWS::StackName": self.stack_name,
-            "AWS::Partition": "aws",
-            "AWS::AccountId": PSEUDO_ACCOUNT,
-            "AWS::URLSuffix": "amazonaws.com",
-        }
-        if name in pseudo:
-            return pseudo[name]
-        declared = self.template.get("Parameters", {}).get(name)
-        if declared is not None and "Default" in declared:
-            return str(declared["Default"])
-        raise Unresolved(name)
-
-    def condition(self, name: str) -> bool:
-        return bool(self.value(self.template.get("Conditions", {})[name]))
-
-    def value(self, node: Any) -> Any:
-        if not isinstance(node, dict):
-            return node
-        if len(node) != 1:
-            raise Unresolved(str(node))
-        ((name, arg),) = node.items()
-        if name == "Ref":
-            return self.param(arg)
-        if name == "Condition":
-            return self.condition(arg)
-        if name == "Fn::If":
-            return self.value(arg[1] if self.condition(arg[0]) else arg[2])
-        if name == "Fn::Equals":
-            return str(self.value(arg[0])) == str(self.value(arg[1]))
-        if name == "Fn::Not":
-            return not self.value(arg[0])
-        if name == "Fn::And":
-            return all(self.value(item) for item in arg)
-        if name == "Fn::Or":
-            return any(self.value(item) for item in arg)
-        if name == "Fn::Join":
-            items = self.value(arg[1])
-            items = items.split(",") if isinstance(items, str) else [str(self.value(item)) for item in items]
-            return arg[0].join(items)
-        if name == "Fn::Sub":
-            text, local = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
-
-            def sub(match: re.Match[str]) -> str:
-                key = match.group(1)
-                return str(self.value(local[key])) if key in local else str(self.param(key))
-
-            return re.sub(r"\$\{([^}!]+)\}", sub, text)
-        raise Unresolved(name)
-
-
 @dataclass(frozen=True)
 class FunctionConfig:
     """What the template says about the function, with the intrinsics resolved where possible."""
@@ -201,15 +135,12 @@ def function_config(
     template_path: Path | None = None,
     *,
     parameters: Mapping[str, str] | None = None,
-    region: str = DEFAULT_REGION,
     stack_name: str = "local",
 ) -> FunctionConfig:
     """Read the function from the built template next to the artifact (else template.yml).
 
     The logical id is the artifact directory's name (sam build writes .aws-sam/build/<LogicalId>).
     """
-    from devstack.template import load
-
     if template_path is None:
         built = artifact_dir.parent / "template.yaml"
         template_path = built if built.exists() else REPO_ROOT / "template.yml"
@@ -218,33 +149,29 @@ def function_config(
     resource = template.get("Resources", {}).get(logical_id)
     if resource is None:
         raise StartupError(f"lambda chain: {template_path} declares no resource {logical_id!r}")
-    props = {**template.get("Globals", {}).get("Function", {}), **resource.get("Properties", {})}
-    resolver = _Resolver(template, parameters or {}, region, stack_name)
-    environment: dict[str, str] = {}
-    unresolved: list[str] = []
-    variables = {
-        **template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}),
-        **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
-    }
-    for key, raw in variables.items():
-        try:
-            environment[key] = str(resolver.value(raw))
-        except (Unresolved, KeyError, IndexError, TypeError):
-            unresolved.append(key)
+    evaluator = Evaluator(template, parameter_values(template, parameters or {}, stack_name))
+    globals_ = template.get("Globals", {}).get("Function", {})
+    props = evaluator.value({**globals_, **resource.get("Properties", {})})
+    variables = evaluator.value(
+        {
+            **globals_.get("Environment", {}).get("Variables", {}),
+            **resource.get("Properties", {}).get("Environment", {}).get("Variables", {}),
+        }
+    )
+    # Still an intrinsic after evaluation: only a deployed stack knows it (a table name, a bucket...).
+    resolved = {key: str(value) for key, value in variables.items() if not isinstance(value, (dict, list))}
 
     def number(key: str, default: int) -> int:
-        try:
-            return int(resolver.value(props.get(key, default)))
-        except (Unresolved, KeyError, ValueError, TypeError):
-            return default
+        value = props.get(key, default)
+        return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else default
 
     return FunctionConfig(
         logical_id=logical_id,
         handler=str(props.get("Handler", "run.sh")),
         timeout=number("Timeout", 3),
         memory_size=number("MemorySize", 128),
-        environment=environment,
-        unresolved=unresolved,
+        environment=resolved,
+        unresolved=sorted(set(variables) - set(resolved)),
     )
 
 
@@ -273,7 +200,7 @@ def http_api_v2_event(
         "rawQueryString": query,
         "headers": all_headers,
         "requestContext": {
-            "accountId": PSEUDO_ACCOUNT,
+            "accountId": PSEUDO_PARAMETERS["AWS::AccountId"],
             "apiId": "local",
             "domainName": "localhost",
             "domainPrefix": "localhost",

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from devstack.paths import REPO_ROOT
+from devstack.template import stack_name
 
 Template = dict[str, Any]
 Synth = Callable[..., Template]
@@ -54,8 +55,10 @@ def test_function_runs_under_the_web_adapter(synth: Synth, env: str) -> None:
     assert props["Handler"] == "run.sh"
     assert props["Architectures"] == ["x86_64"]
     assert (props["Timeout"], props["MemorySize"]) == (30, 512)
-    layer = props["Layers"][0]["Fn::Sub"]
-    assert layer.endswith(f":753240598075:layer:LambdaAdapterLayerX86:{versions_env()['LWA_LAYER_VERSION']}")
+    layer_version = versions_env()["LWA_LAYER_VERSION"]
+    assert props["Layers"] == [
+        f"arn:aws:lambda:us-east-1:753240598075:layer:LambdaAdapterLayerX86:{layer_version}"
+    ]
     variables = props["Environment"]["Variables"]
     assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert variables["PORT"] == "8000"
@@ -65,8 +68,9 @@ def test_function_runs_under_the_web_adapter(synth: Synth, env: str) -> None:
     assert not variables["FIREBASE_PROJECT_ID"].endswith("-firebase-project")
     assert props["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
     log_group = template["Resources"]["FunctionLogGroup"]["Properties"]
-    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${AWS::StackName}-api"}
-    assert props["FunctionName"] == {"Fn::Sub": "${AWS::StackName}-api"}
+    # The log group is the one Lambda writes to: /aws/lambda/<function name>.
+    assert log_group["LogGroupName"] == f"/aws/lambda/{stack_name(env)}-api"
+    assert props["FunctionName"] == f"{stack_name(env)}-api"
     assert isinstance(log_group["RetentionInDays"], int | str)
 
 
@@ -148,7 +152,7 @@ def test_http_api_routes_throttling_and_access_logs(synth: Synth, env: str) -> N
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
     assert template["Outputs"]["ApiUrl"]["Value"] == {
-        "Fn::Sub": "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+        "Fn::Sub": "https://${HttpApi}.execute-api.us-east-1.amazonaws.com"
     }
     assert set(template["Outputs"]) >= {"ApiUrl", "TableName", "BucketName", "FunctionName"}
 
