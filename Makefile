@@ -2,12 +2,14 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
-# The tool cache (uv, sam, ministack, RIE, adapter) comes first on PATH; see scripts/lib.sh.
-export PATH := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/fastapi-lambda/bin:$(PATH)
+# The tool cache (uv, sam, ministack, RIE, adapter) comes first on PATH; scripts/lib.sh says where it is.
+export PATH := $(shell scripts/lib.sh tools-bin):$(PATH)
 export UV_PYTHON_DOWNLOADS := never
 RUN := uv run --frozen
-# scripts/devstack is the local environment package (pytest finds it through its own pythonpath).
-DEVSTACK := PYTHONPATH=scripts $(RUN) python -m devstack
+# devstack/ is the local environment (a workspace member): its console script, and its own tests and types.
+DEVSTACK := $(RUN) devstack
+IN_DEVSTACK := cd devstack && $(RUN)
+PYTEST := pytest -p no:cacheprovider
 ENV ?= dev
 
 .PHONY: help
@@ -30,28 +32,29 @@ reset: ## Wipe local data (MiniStack state, emulator users)
 	@echo "local data wiped"
 
 ##@ Tests and checks
-.PHONY: test test-unit test-integration test-lambda test-infra e2e smoke lint format typecheck check-iac
-test: install lint typecheck build ## Run all tests: lint, types, unit, integration, chain, e2e, IaC checks
-	$(RUN) pytest tests --ignore=tests/smoke -p no:cacheprovider
+.PHONY: test test-unit test-integration test-devstack test-infra e2e smoke lint format typecheck check-iac
+test: install lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, IaC checks
+	$(RUN) $(PYTEST) tests --ignore=tests/smoke
+	$(IN_DEVSTACK) $(PYTEST)
 	@$(MAKE) --no-print-directory check-iac
 
-test-unit: ## Unit tests only (no emulators, seconds)
-	$(RUN) pytest tests/unit tests/devstack
-
-test-lambda: build ## The gateway (differential tests vs SAM CLI) and the real RIE + Web Adapter chain
-	$(RUN) pytest tests/gateway tests/chain
+test-unit: ## The backend's unit tests only (no emulators, seconds)
+	$(RUN) $(PYTEST) tests/unit
 
 test-integration: ## API tests against MiniStack and the Firebase Auth emulator
-	$(RUN) pytest tests/integration
+	$(RUN) $(PYTEST) tests/integration
+
+test-devstack: build ## devstack's own tests: local facts, the gateway vs SAM CLI, the real RIE + Web Adapter chain
+	$(IN_DEVSTACK) $(PYTEST)
 
 test-infra: ## Template tests and the deploy/update/destroy cycle on MiniStack
-	$(RUN) pytest tests/infra
+	$(RUN) $(PYTEST) tests/infra
 
 e2e: install build ## End-to-end through gateway -> RIE -> Web Adapter -> uvicorn (BASE_URL= to target a running stack)
-	$(RUN) pytest tests/e2e
+	$(RUN) $(PYTEST) tests/e2e
 
 smoke: ## Smoke tests against a deployed API (API_URL=https://...)
-	$(RUN) pytest tests/smoke
+	$(RUN) $(PYTEST) tests/smoke
 
 lint: ## ruff lint + format check; backend/requirements.txt in sync with uv.lock
 	$(RUN) ruff check .
@@ -62,8 +65,9 @@ format: ## Apply ruff formatting and fixes
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-typecheck: ## mypy --strict
-	$(RUN) mypy backend scripts/devstack tests
+typecheck: ## mypy --strict (the backend with its tests, then devstack with its own)
+	$(RUN) mypy backend tests
+	$(IN_DEVSTACK) mypy
 
 check-iac: ## sam validate --lint, cfn-lint, checkov, actionlint, zizmor, workflow schema
 	@scripts/check-iac.sh
@@ -82,7 +86,7 @@ clean: ## Remove build artifacts
 local: ## sam local start-api on :3001 (needs Docker; `make dev` is the Docker-free equivalent)
 	@scripts/stack.sh local-api
 
-deploy-local: ## Build and deploy the stack to the running emulator (samconfig env `local`)
+deploy-local: ## Build and deploy the stack to the running emulator (devstack deploy: samconfig env `local`)
 	@scripts/stack.sh deploy-local
 
 destroy-local: ## Delete the stack from the running emulator

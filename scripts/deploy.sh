@@ -7,14 +7,13 @@
 #   4. GET $API_URL/health with retries, then the smoke tests (uv run pytest tests/smoke)
 #
 # Any failure stops the script with a non-zero status and says which step failed.
-# ENV=local deploys to the emulator at AWS_ENDPOINT_URL (default http://127.0.0.1:4566). The emulator cannot
-# run the function behind its API, so for local the checks need API_URL pointing at the local chain (make dev).
+# ENV=local deploys to the emulator (`devstack deploy`; AWS_ENDPOINT_URL, else localstack/localstack.env). The
+# emulator cannot run the function behind its API, so for local the checks need API_URL pointing at the local
+# chain (make dev).
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-export PATH="${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda/bin:$PATH"
-export SAM_CLI_TELEMETRY=0
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$PROJECT_ROOT"
 
 ENVIRONMENT="${1:-}"
 case "$ENVIRONMENT" in
@@ -37,9 +36,7 @@ if grep -A12 "^\[$ENVIRONMENT.deploy.parameters\]" samconfig.toml | grep -q "Fir
     false
 fi
 if [[ "$ENVIRONMENT" == local ]]; then
-    export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:${MINISTACK_PORT:-4566}}"
-    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-    export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+    use_emulator
     if [[ -z "${API_URL:-}" && "${SKIP_CHECKS:-0}" != 1 ]]; then
         echo "ENV=local: the emulator cannot serve the function, so its ApiUrl answers nothing." >&2
         echo "Set API_URL to the local chain (make dev prints it), or SKIP_CHECKS=1 to deploy only." >&2
@@ -60,9 +57,13 @@ fi
 
 step="sam deploy"
 say "Deploying $ENVIRONMENT"
-deploy_args=(--config-env "$ENVIRONMENT" --no-progressbar)
-if [[ "${CI:-}" == true || "${NO_CONFIRM:-0}" == 1 ]]; then deploy_args+=(--no-confirm-changeset); fi
-sam deploy "${deploy_args[@]}"
+if [[ "$ENVIRONMENT" == local ]]; then
+    uv run --frozen devstack deploy --endpoint "$AWS_ENDPOINT_URL"
+else
+    deploy_args=(--config-env "$ENVIRONMENT" --no-progressbar)
+    if [[ "${CI:-}" == true || "${NO_CONFIRM:-0}" == 1 ]]; then deploy_args+=(--no-confirm-changeset); fi
+    sam deploy "${deploy_args[@]}"
+fi
 
 step="read stack outputs"
 STACK_OUTPUTS="$(scripts/stack.sh outputs "$ENVIRONMENT")"

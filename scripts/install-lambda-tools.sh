@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
-# Installs the two binaries the local Lambda chain needs, at the versions pinned in scripts/versions.env:
+# Installs the two binaries the local Lambda chain needs, at the versions pinned in devstack/devstack.env:
 #   - the AWS Lambda Runtime Interface Emulator (Go, `go install`)
 #   - the AWS Lambda Web Adapter (Rust crate lambda_web_adapter, `cargo install --locked`)
-# into a per-user cache ($XDG_CACHE_HOME or ~/.cache)/fastapi-lambda, one directory per version, so
-# several checkouts share one build and a version bump never reuses a stale binary.
+# into the per-user tool cache (scripts/lib.sh), one directory per version, so several checkouts share
+# one build and a version bump never reuses a stale binary. devstack asks --print-paths where they are.
 #
 # Usage: scripts/install-lambda-tools.sh                 install what is missing, print the paths
 #        scripts/install-lambda-tools.sh --print-paths   only print the paths (exit 1 if one is missing)
 #        scripts/install-lambda-tools.sh --check         exit 0 when both are installed, else 1 (quiet)
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
-source "$here/versions.env"   # LWA_VERSION, LWA_LAYER_VERSION, RIE_VERSION
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # TOOLS_CACHE, LWA_VERSION, LWA_LAYER_VERSION, RIE_VERSION
 
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda"
+cache="$TOOLS_CACHE"
 rie_short="${RIE_VERSION##*-}"   # the commit part of the pseudo-version
 rie_dir="$cache/aws-lambda-rie-$rie_short"
 rie_bin="$rie_dir/aws-lambda-rie"

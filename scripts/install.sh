@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make install`: everything the project needs, pinned (scripts/versions.env), each step skipped when
-# already done. Tools shared by every clone live in the user cache (~/.cache/fastapi-lambda), project
-# packages in .venv and firebase-emulator/node_modules.
+# `make install`: everything the project needs, pinned (devstack/devstack.env, localstack/localstack.env,
+# firebase-emulator/package-lock.json), each step skipped when already done. Tools shared by every clone
+# live in the tool cache (scripts/lib.sh), project packages in .venv and firebase-emulator/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh

@@ -1,14 +1,20 @@
-# Shared by the shell scripts: pinned versions, the tool cache on PATH, and friendly failures.
+#!/usr/bin/env bash
+# The one shell library: the local facts (devstack/devstack.env, localstack/localstack.env), the tool cache
+# on PATH, and friendly failures. Sourced by every script; run directly it prints one fact for the Makefile
+# and devstack.config: `scripts/lib.sh tools-cache|tools-bin|lambda-python`.
 # shellcheck shell=bash
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 set -a
-# shellcheck source=scripts/versions.env
-source "$(dirname "${BASH_SOURCE[0]}")/versions.env"
+# shellcheck source=devstack/devstack.env
+source "$PROJECT_ROOT/devstack/devstack.env"
+# shellcheck source=localstack/localstack.env
+source "$PROJECT_ROOT/localstack/localstack.env"
 set +a
-TOOLS_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda"
+TOOLS_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/$TOOLS_CACHE_NAME"
 mkdir -p "$TOOLS_CACHE/bin"
 export UV_TOOL_DIR="$TOOLS_CACHE/uv-tools" UV_TOOL_BIN_DIR="$TOOLS_CACHE/bin"
 # uv must never download a Python build: it uses the machine's interpreters.
-export UV_PYTHON_DOWNLOADS=never
+export UV_PYTHON_DOWNLOADS=never SAM_CLI_TELEMETRY=0
 export PATH="$TOOLS_CACHE/bin:$PATH"
 
 die() { printf '\nerror: %s\n' "$*" >&2; exit 1; }
@@ -23,3 +29,20 @@ lambda_python() {
   done
   return 1
 }
+
+# Point AWS clients at the local emulator (never at AWS): its endpoint, region and dummy credentials.
+use_emulator() {
+  export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:$AWS_EMULATOR_PORT}"
+  export AWS_ACCESS_KEY_ID="$AWS_EMULATOR_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$AWS_EMULATOR_SECRET_ACCESS_KEY"
+  export AWS_DEFAULT_REGION="$AWS_EMULATOR_REGION" AWS_REGION="$AWS_EMULATOR_REGION"
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  case "${1:-}" in
+    tools-cache) echo "$TOOLS_CACHE" ;;
+    tools-bin) echo "$TOOLS_CACHE/bin" ;;
+    lambda-python) lambda_python ;;
+    *) echo "usage: scripts/lib.sh tools-cache|tools-bin|lambda-python (or source it)" >&2; exit 2 ;;
+  esac
+fi

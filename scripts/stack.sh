@@ -4,28 +4,21 @@
 #   scripts/stack.sh build                  sam build (backend/Makefile, no Docker)
 #   scripts/stack.sh clean                  remove .aws-sam
 #   scripts/stack.sh local-api              sam local start-api on :3001 (needs Docker)
-#   scripts/stack.sh deploy-local           build + deploy config env `local` to the emulator
-#   scripts/stack.sh destroy-local          delete the emulator stack
+#   scripts/stack.sh deploy-local           build + `devstack deploy` (config env `local`) to the emulator
+#   scripts/stack.sh destroy-local          `devstack deploy --delete`: delete the emulator stack
 #   scripts/stack.sh status ENV             stack status, outputs, function configuration
 #   scripts/stack.sh logs ENV [--tail]      the function's logs (last 10 minutes; --tail follows)
 #   scripts/stack.sh outputs ENV            stack outputs as JSON
-#   scripts/stack.sh sam-python             the interpreter of the SAM CLI install (has aws-sam-translator)
 #
-# ENV is dev|staging|prod|local. AWS_ENDPOINT_URL (set, or defaulted for `local`) points every command
-# at an emulator; without it they talk to AWS with your usual credentials.
+# ENV is dev|staging|prod|local. `local` is the emulator (localstack/localstack.env: endpoint, region,
+# credentials); the others talk to AWS with your usual credentials.
 set -euo pipefail
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$ROOT"
-TOOLS_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda/bin"
-export PATH="$TOOLS_BIN:$PATH"
-export SAM_CLI_TELEMETRY=0
-LOCAL_ENDPOINT_DEFAULT="http://127.0.0.1:${MINISTACK_PORT:-4566}"
-
-die() { echo "stack.sh: $*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$PROJECT_ROOT"
 
 need_sam() {
-    command -v sam >/dev/null || die "the SAM CLI is not installed (make install puts it in $TOOLS_BIN)."
+    command -v sam >/dev/null || die "the SAM CLI is not installed (make install puts it in $TOOLS_CACHE/bin)."
 }
 
 check_env() {
@@ -43,15 +36,6 @@ import sys, tomllib
 config = tomllib.load(open("samconfig.toml", "rb"))
 print(config[sys.argv[1]]["deploy"]["parameters"]["stack_name"])
 PY
-}
-
-use_emulator() {
-    export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-$LOCAL_ENDPOINT_DEFAULT}"
-    export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-    export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" AWS_REGION="${AWS_REGION:-us-east-1}"
-    curl -fsS --max-time 3 "$AWS_ENDPOINT_URL/_ministack/health" >/dev/null 2>&1 \
-        || curl -fsS --max-time 3 "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null 2>&1 \
-        || die "no emulator answers at $AWS_ENDPOINT_URL. Start it (make dev, or BIND_HOST=127.0.0.1 GATEWAY_PORT=${AWS_ENDPOINT_URL##*:} ministack) or set AWS_ENDPOINT_URL."
 }
 
 # Python with boto3: the project's environment.
@@ -74,19 +58,13 @@ cmd_local_api() {
 }
 
 cmd_deploy_local() {
-    need_sam
-    use_emulator
     [[ "${SKIP_BUILD:-0}" == 1 ]] || cmd_build
-    sam deploy --config-env local --no-progressbar "$@"
-    echo "Deployed to the emulator at $AWS_ENDPOINT_URL. Note: it cannot run the function behind its HttpApi;"
+    uv run --frozen devstack deploy "$@"
+    echo "Deployed to the emulator. Note: it cannot run the function behind its HttpApi;"
     echo "the local chain (make dev) serves the API. See docs/local-emulator-limits.md."
 }
 
-cmd_destroy_local() {
-    need_sam
-    use_emulator
-    sam delete --config-env local --no-prompts
-}
+cmd_destroy_local() { uv run --frozen devstack deploy --delete "$@"; }
 
 cmd_outputs() {
     need_sam
@@ -138,7 +116,7 @@ case "$command" in
     clean) cmd_clean ;;
     local-api) cmd_local_api ;;
     deploy-local) cmd_deploy_local "$@" ;;
-    destroy-local) cmd_destroy_local ;;
+    destroy-local) cmd_destroy_local "$@" ;;
     status | logs | outputs)
         env="${1:-}"
         check_env "$env"
@@ -146,9 +124,5 @@ case "$command" in
         [[ "$env" != local ]] || use_emulator
         "cmd_$command" "$env" "$@"
         ;;
-    sam-python)
-        need_sam
-        sed -n '1s/^#!//p' "$(readlink -f "$(command -v sam)")"
-        ;;
-    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; [[ -z "$command" || "$command" == help ]] || die "unknown command '$command'"; exit 2 ;;
+    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; [[ -z "$command" || "$command" == help ]] || die "unknown command '$command'"; exit 2 ;;
 esac

@@ -2,31 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import httpx
 import pytest
 
-from devstack import auth_emulator
-from devstack.environment import Endpoints, Ports, local_environment
-from devstack.paths import RUN_FILE
-from support.target import LogCapture, Target
+from devstack import config
+from devstack.cli import running_endpoints
+from devstack.emulators import firebase_accounts
+from devstack.environment import local_environment
+from devstack.supervision import LogCapture
+from tests.support.target import Target
 
 
 @pytest.fixture(scope="session")
 def target() -> Iterator[Target]:
     base_url = os.environ.get("BASE_URL")
     if base_url:
-        if not RUN_FILE.exists():
-            pytest.fail("BASE_URL is set but no `make dev` is running here to provide the auth emulator.")
-        running = Endpoints(**json.loads(RUN_FILE.read_text()))
-        yield Target(Endpoints(**{**running.__dict__, "api": base_url.rstrip("/")}), logs=None)
+        # The running `make dev` provides the auth emulator the tests sign users up with.
+        running = replace(running_endpoints(), api=base_url.rstrip("/"))
+        yield Target(running, logs=None)
         return
     logs = LogCapture()
-    with local_environment(Ports.free(), sink=logs) as (endpoints, _chain):
+    with local_environment(config.load().on_free_ports(), sink=logs) as (endpoints, _chain):
         yield Target(endpoints, logs)
 
 
@@ -45,7 +46,7 @@ def direct(target: Target) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def new_user(target: Target) -> auth_emulator.AuthUser:
-    return auth_emulator.sign_up(
+def new_user(target: Target) -> firebase_accounts.AuthUser:
+    return firebase_accounts.sign_up(
         target.endpoints.firebase_auth_host, f"e2e-{uuid.uuid4().hex[:10]}@example.com"
     )

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from devstack.paths import REPO_ROOT
-from support.target import Target
+from tests.support.target import Target
 
 pytestmark = pytest.mark.e2e
 

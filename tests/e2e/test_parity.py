@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from devstack.auth_emulator import AuthUser
-from support.flows import bearer, create_note
+from devstack.emulators.firebase_accounts import AuthUser
+from tests.support.flows import bearer, create_note
 
 pytestmark = pytest.mark.e2e
 

@@ -3,13 +3,15 @@ with real emulator tokens, the deployed table and real presigned S3 transfers.""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
-from devstack import auth_emulator
-from devstack.auth_emulator import AuthUser
-from support.flows import UPLOAD_ACCEPTED, bearer, collect_pages, create_note, start_upload, upload
-from support.target import Target
+from devstack.emulators import firebase_accounts
+from devstack.emulators.firebase_accounts import AuthUser
+from tests.support.flows import UPLOAD_ACCEPTED, bearer, collect_pages, create_note, start_upload, upload
+from tests.support.target import Target, app_requests
 
 pytestmark = pytest.mark.e2e
 
@@ -27,8 +29,11 @@ def test_app_logs_show_the_lambda_request_context(api: httpx.Client, target: Tar
     if target.logs is None:
         pytest.skip("BASE_URL run: the app's logs are in the `make dev` terminal, not here")
     request_id = api.get("/health").headers["apigw-requestid"]
-    matching = [record for record in target.logs.app_requests() if record.get("request_id") == request_id]
-    assert matching, "the app logged no line for a request that went through the chain"
+    logs = target.logs
+    deadline = time.monotonic() + 10  # the line reaches the capture through a reader thread
+    while not (matching := [r for r in app_requests(logs) if r.get("request_id") == request_id]):
+        assert time.monotonic() < deadline, "the app logged no line for a request that went through the chain"
+        time.sleep(0.05)
     assert matching[-1]["lambda_request_context"] is True
 
 
@@ -64,7 +69,7 @@ def test_profile_notes_and_concurrency(api: httpx.Client, new_user: AuthUser) ->
 
 
 def test_file_upload_download_and_isolation(api: httpx.Client, new_user: AuthUser, target: Target) -> None:
-    intruder = auth_emulator.sign_up(
+    intruder = firebase_accounts.sign_up(
         target.endpoints.firebase_auth_host, f"intruder-{new_user.uid}@example.com"
     )
     note_id = create_note(api, new_user)["id"]
@@ -88,8 +93,8 @@ def test_admin_directory(api: httpx.Client, new_user: AuthUser, target: Target) 
     host, project = target.endpoints.firebase_auth_host, target.endpoints.project_id
     api.get("/users/me", headers=bearer(new_user))
     assert api.get("/users", headers=bearer(new_user)).status_code == 403
-    auth_emulator.set_claims(host, project, new_user.uid, {"role": "admin"})
-    admin = auth_emulator.sign_in(host, new_user.email)
+    firebase_accounts.set_claims(host, project, new_user.uid, {"role": "admin"})
+    admin = firebase_accounts.sign_in(host, new_user.email)
     uids = {profile["uid"] for profile in collect_pages(api, "/users", admin, limit=50)}
     assert new_user.uid in uids
 

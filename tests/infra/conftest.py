@@ -1,7 +1,7 @@
 """Template tests: the synthesized CloudFormation of each environment, read offline.
 
-Synthesis (SAM transform + parameters + conditions, scripts/synth_template.py) runs with the SAM CLI's
-own interpreter, which has aws-sam-translator; the project's environment does not need it.
+Synthesis (`devstack synth`: SAM transform + parameters + conditions) runs with aws-sam-translator at the
+version the emulator pins, added by `uv run --with` so it never constrains the project's own dependencies.
 """
 
 from __future__ import annotations
@@ -9,23 +9,15 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from devstack.paths import REPO_ROOT, tool
+from devstack.paths import REPO_ROOT
+from devstack.synth import translator_requirement
+from devstack.tools import tool
 
 Template = dict[str, Any]
-
-
-def sam_python() -> str:
-    """The interpreter of the installed SAM CLI (its entry point's shebang)."""
-    sam = Path(tool("sam")).resolve()
-    first_line = sam.read_text(errors="replace").splitlines()[0]
-    if not first_line.startswith("#!"):
-        pytest.fail(f"cannot find the SAM CLI's interpreter from {sam}")
-    return first_line[2:].strip()
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +28,18 @@ def synth() -> Callable[..., Template]:
         key = (env, overrides)
         if key not in cache:
             result = subprocess.run(
-                [sam_python(), str(REPO_ROOT / "scripts" / "synth_template.py"), "--env", env, *overrides],
+                [
+                    tool("uv"),
+                    "run",
+                    "--frozen",
+                    "--with",
+                    translator_requirement(),
+                    "devstack",
+                    "synth",
+                    "--env",
+                    env,
+                    *overrides,
+                ],
                 capture_output=True,
                 text=True,
                 check=False,

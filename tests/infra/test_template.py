@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from devstack.paths import REPO_ROOT
-from devstack.template import stack_name
+from devstack import config
+from devstack.template import load, region_of, stack_name
 
 Template = dict[str, Any]
 Synth = Callable[..., Template]
@@ -25,22 +25,19 @@ def one(template: Template, resource_type: str) -> dict[str, Any]:
     return next(iter(found.values()))
 
 
-def versions_env() -> dict[str, str]:
-    pairs = {}
-    for line in (REPO_ROOT / "scripts" / "versions.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            pairs[key] = value
-    return pairs
+def layer_version() -> str:
+    """The adapter layer the local chain's Web Adapter version corresponds to (devstack/devstack.env)."""
+    return config.load().chain["LWA_LAYER_VERSION"]
 
 
-def test_adapter_layer_default_matches_versions_env() -> None:
-    from devstack import template as raw
+def region(env: str) -> str:
+    return region_of(env) or config.load().aws.region
 
-    default = raw.load()["Parameters"]["WebAdapterLayerVersion"]["Default"]
-    assert str(default) == versions_env()["LWA_LAYER_VERSION"], (
-        "template.yml WebAdapterLayerVersion default and scripts/versions.env LWA_LAYER_VERSION differ: "
+
+def test_adapter_layer_default_matches_the_local_adapter() -> None:
+    default = load()["Parameters"]["WebAdapterLayerVersion"]["Default"]
+    assert str(default) == layer_version(), (
+        "template.yml WebAdapterLayerVersion default and devstack/devstack.env LWA_LAYER_VERSION differ: "
         "bump them together (the layer must carry the adapter version the local chain runs)"
     )
 
@@ -55,9 +52,8 @@ def test_function_runs_under_the_web_adapter(synth: Synth, env: str) -> None:
     assert props["Handler"] == "run.sh"
     assert props["Architectures"] == ["x86_64"]
     assert (props["Timeout"], props["MemorySize"]) == (30, 512)
-    layer_version = versions_env()["LWA_LAYER_VERSION"]
     assert props["Layers"] == [
-        f"arn:aws:lambda:us-east-1:753240598075:layer:LambdaAdapterLayerX86:{layer_version}"
+        f"arn:aws:lambda:{region(env)}:753240598075:layer:LambdaAdapterLayerX86:{layer_version()}"
     ]
     variables = props["Environment"]["Variables"]
     assert variables["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
@@ -128,9 +124,7 @@ def test_cors_is_open_only_outside_prod(synth: Synth, env: str) -> None:
 
 
 def test_prod_refuses_a_wildcard_origin() -> None:
-    from devstack import template as raw
-
-    rule = raw.load()["Rules"]["ProdCorsIsClosed"]
+    rule = load()["Rules"]["ProdCorsIsClosed"]
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Environment"}, "prod"]}
     assert rule["Assertions"][0]["Assert"] == {
         "Fn::Not": [{"Fn::Contains": [{"Ref": "CorsAllowedOrigins"}, "*"]}]
@@ -152,7 +146,7 @@ def test_http_api_routes_throttling_and_access_logs(synth: Synth, env: str) -> N
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
     assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
     assert template["Outputs"]["ApiUrl"]["Value"] == {
-        "Fn::Sub": "https://${HttpApi}.execute-api.us-east-1.amazonaws.com"
+        "Fn::Sub": f"https://${{HttpApi}}.execute-api.{region(env)}.amazonaws.com"
     }
     assert set(template["Outputs"]) >= {"ApiUrl", "TableName", "BucketName", "FunctionName"}
 

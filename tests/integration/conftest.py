@@ -1,5 +1,5 @@
-"""Session fixtures: MiniStack and the Firebase Auth emulator on free ports, a fresh table and bucket,
-and the real app (real token verification, real AWS clients) in front of them."""
+"""Session fixtures: MiniStack and the Firebase Auth emulator on free ports, template.yml deployed to the
+emulator as `make dev` deploys it, and the real app (real token verification, real AWS clients) in front."""
 
 import uuid
 from collections.abc import Callable, Iterator
@@ -9,9 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from devstack import auth_emulator, provision, services
-from devstack.auth_emulator import AuthUser
-from devstack.procs import free_port
+from devstack import config
+from devstack.deploy import deploy_to_emulator
+from devstack.emulators import firebase_accounts
+from devstack.emulators.firebase import firebase_auth
+from devstack.emulators.firebase_accounts import AuthUser
+from devstack.emulators.ministack import ministack
 from infrastructure.aws import dynamodb_client, s3_client
 from shared.settings import Settings
 
@@ -19,32 +22,34 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-PROJECT_ID = "demo-fastapi-lambda"
-TABLE = "integration-main"
-BUCKET = "integration-uploads"
+
+@pytest.fixture(scope="session")
+def local_facts() -> config.LocalFacts:
+    """The local environment's facts on free ports: never in the way of a running `make dev`."""
+    return config.load().on_free_ports()
 
 
 @pytest.fixture(scope="session")
-def aws_test_credentials() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("AWS_ACCESS_KEY_ID", "test")
-        env.setenv("AWS_SECRET_ACCESS_KEY", "test")
+def aws_endpoint(local_facts: config.LocalFacts) -> Iterator[str]:
+    with pytest.MonkeyPatch.context() as env, ministack(local_facts.aws) as endpoint_url:
+        # The app's boto3 clients read their credentials and region from the environment, as on Lambda.
+        for name, value in local_facts.aws.client_environment(endpoint_url).items():
+            env.setenv(name, value)
         env.delenv("AWS_PROFILE", raising=False)
-        yield
-
-
-@pytest.fixture(scope="session")
-def aws_endpoint(aws_test_credentials: None) -> Iterator[str]:
-    with services.ministack(free_port()) as endpoint_url:
-        provision.create_data_plane(endpoint_url, TABLE, BUCKET)
         yield endpoint_url
 
 
 @pytest.fixture(scope="session")
-def auth_emulator_host() -> Iterator[str]:
+def stack_outputs(local_facts: config.LocalFacts, aws_endpoint: str) -> dict[str, str]:
+    """template.yml deployed to the emulator: the table and bucket the app uses come from its outputs."""
+    return deploy_to_emulator(local_facts, aws_endpoint, sink=lambda _part, _line: None)
+
+
+@pytest.fixture(scope="session")
+def auth_emulator_host(local_facts: config.LocalFacts) -> Iterator[str]:
     with (
         pytest.MonkeyPatch.context() as env,
-        services.firebase_auth(free_port(), PROJECT_ID) as emulator_host,
+        firebase_auth(local_facts.firebase, local_facts.ports.firebase) as emulator_host,
     ):
         # Restored at the end of the session: the verifier exports the host for firebase-admin.
         env.delenv("FIREBASE_AUTH_EMULATOR_HOST", raising=False)
@@ -52,14 +57,17 @@ def auth_emulator_host() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(aws_endpoint: str, auth_emulator_host: str) -> Settings:
+def settings(
+    local_facts: config.LocalFacts, aws_endpoint: str, stack_outputs: dict[str, str], auth_emulator_host: str
+) -> Settings:
     return Settings(
         environment="test",
         log_level="INFO",
-        dynamodb_table=TABLE,
-        s3_bucket=BUCKET,
-        firebase_project_id=PROJECT_ID,
+        dynamodb_table=stack_outputs["TableName"],
+        s3_bucket=stack_outputs["BucketName"],
+        firebase_project_id=local_facts.firebase.project_id,
         aws_endpoint_url=aws_endpoint,
+        aws_region=local_facts.aws.region,
         firebase_auth_emulator_host=auth_emulator_host,
     )
 
@@ -81,16 +89,18 @@ def s3(settings: Settings) -> "S3Client":
 
 
 @pytest.fixture
-def sign_up(auth_emulator_host: str) -> Callable[..., AuthUser]:
+def sign_up(auth_emulator_host: str, settings: Settings) -> Callable[..., AuthUser]:
     """A new emulator user (unique email) with a fresh ID token; role="admin" sets the custom claim."""
 
     def create(role: str | None = None) -> AuthUser:
         email = f"user-{uuid.uuid4().hex[:12]}@example.com"
-        user = auth_emulator.sign_up(auth_emulator_host, email)
+        user = firebase_accounts.sign_up(auth_emulator_host, email)
         if role is None:
             return user
-        auth_emulator.set_claims(auth_emulator_host, PROJECT_ID, user.uid, {"role": role})
+        firebase_accounts.set_claims(
+            auth_emulator_host, settings.firebase_project_id, user.uid, {"role": role}
+        )
         # Claims reach ID tokens only on the next sign-in.
-        return auth_emulator.sign_in(auth_emulator_host, email)
+        return firebase_accounts.sign_in(auth_emulator_host, email)
 
     return create

@@ -9,11 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from devstack import auth_emulator
-from devstack.auth_emulator import AuthUser
-from devstack.procs import free_port
+from devstack.emulators import firebase_accounts
+from devstack.emulators.firebase_accounts import AuthUser
+from devstack.supervision import free_port
 from shared.settings import Settings
-from support.flows import UPLOAD_ACCEPTED, bearer, collect_pages, create_note, start_upload, upload
+from tests.support.flows import UPLOAD_ACCEPTED, bearer, collect_pages, create_note, start_upload, upload
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -184,7 +184,7 @@ def test_disabled_user_is_rejected_where_revocation_is_checked(
 ) -> None:
     admin = sign_up(role="admin")
     assert client.get("/users", headers=bearer(admin)).status_code == 200
-    auth_emulator.disable_user(auth_emulator_host, settings.firebase_project_id, admin.uid)
+    firebase_accounts.disable_user(auth_emulator_host, settings.firebase_project_id, admin.uid)
     for response in (
         client.get("/users", headers=bearer(admin)),
         client.delete("/users/me", headers=bearer(admin)),

@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-from devstack.auth_emulator import AuthUser
+from devstack.emulators.firebase_accounts import AuthUser
 
 UPLOAD_ACCEPTED = {200, 201, 204}
 

@@ -3,43 +3,26 @@
 from __future__ import annotations
 
 import json
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from devstack.environment import Endpoints
+from devstack.supervision import LogCapture
 
 
-@dataclass
-class LogCapture:
-    """Every line the parts printed, so tests can check what the app saw (e.g. the Lambda context)."""
-
-    lines: list[tuple[str, str]] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __call__(self, part: str, line: str) -> None:
-        with self._lock:
-            self.lines.append((part, line))
-
-    def of(self, part: str) -> list[str]:
-        with self._lock:
-            return [line for name, line in self.lines if name == part]
-
-    def app_requests(self) -> list[dict[str, object]]:
-        """The app's one-JSON-line-per-request access logs."""
-        with self._lock:
-            lines = [line for _, line in self.lines]
-        records = []
-        for line in lines:
-            start = line.find("{")
-            if start < 0:
-                continue
-            try:
-                record = json.loads(line[start:])
-            except ValueError:
-                continue
-            if isinstance(record, dict) and "status" in record and "path" in record:
-                records.append(record)
-        return records
+def app_requests(logs: LogCapture) -> list[dict[str, object]]:
+    """The app's one-JSON-line-per-request access logs."""
+    records = []
+    for line in logs.of("app"):
+        start = line.find("{")
+        if start < 0:
+            continue
+        try:
+            record = json.loads(line[start:])
+        except ValueError:
+            continue
+        if isinstance(record, dict) and "status" in record and "path" in record:
+            records.append(record)
+    return records
 
 
 @dataclass(frozen=True)

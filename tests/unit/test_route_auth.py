@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from fakes import make_settings
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from tests.unit.fakes import make_settings
 
 PUBLIC_PATHS = {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 

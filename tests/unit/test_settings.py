@@ -1,15 +1,15 @@
 import pytest
-from fakes import make_settings
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from api.app import create_app
 from shared.settings import get_settings
+from tests.unit.fakes import make_settings
 
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("aws_endpoint_url", "http://127.0.0.1:4566"), ("firebase_auth_emulator_host", "127.0.0.1:9099")],
+    [("aws_endpoint_url", "http://127.0.0.1:4599"), ("firebase_auth_emulator_host", "127.0.0.1:9199")],
 )
 def test_prod_refuses_to_start_with_an_emulator_variable(variable: str, value: str) -> None:
     with pytest.raises(ValidationError, match=r"refusing to start: ENVIRONMENT=prod with emulator"):
@@ -22,7 +22,7 @@ def test_prod_guard_reads_the_process_environment(monkeypatch: pytest.MonkeyPatc
         "DYNAMODB_TABLE": "t",
         "S3_BUCKET": "b",
         "FIREBASE_PROJECT_ID": "p",
-        "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099",
+        "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9199",
     }.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
@@ -34,8 +34,8 @@ def test_prod_guard_reads_the_process_environment(monkeypatch: pytest.MonkeyPatc
 
 
 def test_emulators_are_allowed_outside_prod() -> None:
-    settings = make_settings(environment="dev", aws_endpoint_url="http://127.0.0.1:4566")
-    assert settings.aws_endpoint_url == "http://127.0.0.1:4566"
+    settings = make_settings(environment="dev", aws_endpoint_url="http://127.0.0.1:4599")
+    assert settings.aws_endpoint_url == "http://127.0.0.1:4599"
 
 
 def test_blank_emulator_variables_count_as_unset() -> None:

@@ -1,0 +1,249 @@
+"""A small local API Gateway (HTTP API, payload format 2.0) in front of the Lambda Runtime Interface Emulator.
+
+Each HTTP request becomes a payload-2.0 event (event_builder), is POSTed to RIE's invoke URL (one
+invocation at a time, as RIE allows no more), and the function's answer is mapped back the way HTTP API
+does it (response_mapper). See docs/gateway.md. Run it with `devstack gateway --invoke-url URL`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from typing import Any
+
+import httpx
+
+from devstack.apigw.event_builder import build_event, new_request_id
+from devstack.apigw.response_mapper import (
+    GatewayResponse,
+    LambdaResponseError,
+    error_response,
+    map_lambda_response,
+)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+LOG = logging.getLogger("devstack.gateway")
+
+#: Lambda's synchronous invocation payload limit (request event), in bytes.
+MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
+#: The gateway's own health route; any other path goes to the function.
+HEALTH_PATH = "/__gateway/health"
+#: Set to 1 to log every event and every function answer (bodies cut to LOG_BODY_CHARS).
+LOG_EVENTS_ENV = "DEVSTACK_GATEWAY_LOG_EVENTS"
+LOG_BODY_CHARS = 2048
+#: How long a timed-out invocation may keep RIE busy before the gateway gives up on it (Lambda's maximum).
+RIE_HARD_LIMIT_S = 900.0
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    pass
+
+
+class InvokeUnavailableError(Exception):
+    """RIE unreachable, or no answer within the integration timeout (503)."""
+
+
+class Gateway:
+    """The gateway ASGI app for one RIE.
+
+    ``function_timeout_s`` is the integration timeout (HTTP API's default and maximum is 30 s): past it the
+    client gets 503 while the invocation still runs to its end in RIE. ``log_events`` defaults to the
+    ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
+    """
+
+    def __init__(
+        self,
+        invoke_url: str,
+        *,
+        function_timeout_s: float = 30.0,
+        account_id: str = "123456789012",
+        api_id: str = "1234567890",
+        stage: str = "$default",
+        log_events: bool | None = None,
+    ) -> None:
+        self.invoke_url = invoke_url
+        self.function_timeout_s = function_timeout_s
+        self.account_id = account_id
+        self.api_id = api_id
+        self.stage = stage
+        self.log_events = (
+            os.environ.get(LOG_EVENTS_ENV, "") not in ("", "0") if log_events is None else log_events
+        )
+        self._lock: asyncio.Lock | None = None
+        self._client: httpx.AsyncClient | None = None
+        self.invocations = 0
+
+    # -- ASGI -------------------------------------------------------------------------------------
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+        else:  # websocket: HTTP APIs do not do websockets
+            raise RuntimeError(f"unsupported ASGI scope type {scope['type']!r}")
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        if scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
+            busy = self._lock is not None and self._lock.locked()
+            health = {
+                "status": "ok",
+                "invokeUrl": self.invoke_url,
+                "busy": busy,
+                "invocations": self.invocations,
+            }
+            response = GatewayResponse(
+                200, [("content-type", "application/json")], json.dumps(health).encode()
+            )
+        else:
+            try:
+                body = await self._read_body(receive)
+            except _ClientGone:
+                return
+            except _BodyTooLarge:
+                response = error_response(413, "Request Entity Too Large")
+            else:
+                response = await self.handle(scope, body, request_id=request_id)
+        await self._send(send, response, request_id, head=scope["method"] == "HEAD")
+
+    @staticmethod
+    async def _read_body(receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size <= MAX_INVOKE_PAYLOAD_BYTES:
+                chunks.append(chunk)
+            else:  # the event can only be larger; read the rest (dropped) so the client gets the 413 cleanly
+                chunks.clear()
+            if not message.get("more_body", False):
+                if size > MAX_INVOKE_PAYLOAD_BYTES:
+                    raise _BodyTooLarge
+                return b"".join(chunks)
+
+    @staticmethod
+    async def _send(send: Send, response: GatewayResponse, request_id: str, *, head: bool) -> None:
+        headers = [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in response.headers]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        headers.append((b"apigw-requestid", request_id.encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else response.body})
+
+    # -- request → event → RIE → response ---------------------------------------------------------
+    async def handle(self, scope: Mapping[str, Any], body: bytes, *, request_id: str) -> GatewayResponse:
+        """Everything but the ASGI plumbing: build the event, invoke, map the answer."""
+        event = build_event(
+            scope,
+            body,
+            request_id=request_id,
+            account_id=self.account_id,
+            api_id=self.api_id,
+            stage=self.stage,
+        )
+        payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        if len(payload) > MAX_INVOKE_PAYLOAD_BYTES:
+            LOG.warning("%s: event is %d bytes, over Lambda's 6 MB limit: 413", request_id, len(payload))
+            return error_response(413, "Request Entity Too Large")
+        if self.log_events:
+            LOG.info("%s event: %s", request_id, _for_log(event))
+        try:
+            status, function_error, raw = await self._invoke(payload)
+        except InvokeUnavailableError as exc:
+            LOG.warning("%s: %s: 503", request_id, exc)
+            return error_response(503, "Service Unavailable")
+        if self.log_events:
+            LOG.info(
+                "%s RIE answered %d (function error: %s): %s", request_id, status, function_error, raw[:4096]
+            )
+        if status != 200 and not function_error:
+            LOG.error("%s: RIE answered HTTP %d: %r: 500", request_id, status, raw[:500])
+            return error_response(500, "Internal Server Error")
+        try:
+            return map_lambda_response(raw, function_error=function_error)
+        except LambdaResponseError as exc:
+            LOG.error("%s: %s: 500", request_id, exc)
+            return error_response(500, "Internal Server Error")
+
+    async def _invoke(self, payload: bytes) -> tuple[int, bool, bytes]:
+        """POST the event to RIE, one invocation at a time.
+
+        The lock is held until RIE has answered, even when this request stopped waiting (timeout, client
+        gone): RIE answers HTTP 400 to an invocation that overlaps another one.
+        """
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(RIE_HARD_LIMIT_S, connect=5.0))
+        lock, client = self._lock, self._client
+        await lock.acquire()
+        self.invocations += 1
+        try:
+            task = asyncio.ensure_future(client.post(self.invoke_url, content=payload))
+        except BaseException:
+            lock.release()
+            raise
+
+        def _done(t: asyncio.Future[httpx.Response]) -> None:
+            lock.release()
+            if not t.cancelled():
+                t.exception()  # retrieved here when nobody awaits it any more (timed out)
+
+        task.add_done_callback(_done)
+        try:
+            response = await asyncio.wait_for(asyncio.shield(task), self.function_timeout_s)
+        except TimeoutError as exc:
+            raise InvokeUnavailableError(f"no answer within {self.function_timeout_s:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise InvokeUnavailableError(f"RIE at {self.invoke_url} unreachable: {exc!r}") from exc
+        return response.status_code, "x-amz-function-error" in response.headers, response.content
+
+
+def _for_log(event: Mapping[str, Any]) -> str:
+    shown = dict(event)
+    body = shown.get("body")
+    if isinstance(body, str) and len(body) > LOG_BODY_CHARS:
+        shown["body"] = f"{body[:LOG_BODY_CHARS]}...({len(body)} chars)"
+    return json.dumps(shown, ensure_ascii=False)
+
+
+def serve(
+    invoke_url: str, *, host: str, port: int, timeout_s: float, log_events: bool | None, log_level: str
+) -> None:
+    """Serve the gateway with uvicorn until interrupted (what `devstack gateway` runs)."""
+    import uvicorn
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = Gateway(invoke_url, function_timeout_s=timeout_s, log_events=log_events)
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, lifespan="on")

@@ -1,0 +1,245 @@
+"""`devstack`: the local environment's commands (the Makefile's targets call these).
+
+devstack dev                      everything, until Ctrl-C (make dev)
+devstack token EMAIL [--admin]    an ID token for a dev user of the running `devstack dev` (make token)
+devstack deploy [--delete]        deploy template.yml to the emulator that answers (make deploy-local)
+devstack gateway --invoke-url U   the HTTP API gateway alone, in front of a running RIE
+devstack chain [--get PATH]       the built function under RIE + the Web Adapter alone, to debug it
+devstack synth --env ENV          template.yml as one environment gets it (SAM transform, conditions)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from devstack import config, paths
+from devstack.apigw.event_builder import request_event
+from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
+from devstack.deploy import delete_from_emulator, deploy_to_emulator
+from devstack.emulators import firebase_accounts
+from devstack.environment import FUNCTION, Endpoints, local_environment
+from devstack.lambdafn.runtime import LambdaChain
+from devstack.supervision import StartupError, http_ok, print_sink
+from devstack.tools import tool
+
+DEV_EMAIL = "dev@example.com"
+
+
+def _banner(endpoints: Endpoints, token: str) -> str:
+    return f"""
+  Local Lambda chain is up.
+    API (HTTP API v2 gateway -> RIE -> Web Adapter -> uvicorn)  {endpoints.api}
+    App (uvicorn directly, for debugging)                        {endpoints.app}
+    AWS emulator (MiniStack)                                      {endpoints.aws}
+    Firebase Auth emulator                                        http://{endpoints.firebase_auth_host}
+    Table {endpoints.table}   Bucket {endpoints.bucket}
+
+  Try it (token for {DEV_EMAIL}; `make token EMAIL=...` for others):
+    curl -s -H "Authorization: Bearer {token}" {endpoints.api}/users/me
+
+  Code changes under backend/ rebuild the artifact and restart the function. Ctrl-C stops everything.
+"""
+
+
+def _rebuild_on_change(chain: LambdaChain) -> None:
+    from watchfiles import watch
+
+    for changes in watch(paths.REPO_ROOT / "backend", watch_filter=lambda _, path: not path.endswith("~")):
+        started = time.monotonic()
+        print_sink("reload", f"{len(changes)} change(s) in backend/: sam build, then restarting the function")
+        build = subprocess.run(
+            [tool("sam"), "build", "--template", str(paths.TEMPLATE)], cwd=paths.REPO_ROOT, check=False
+        )
+        if build.returncode != 0:
+            print_sink("reload", "build failed; the previous version keeps running. Fix the code and save.")
+            continue
+        chain.restart()
+        chain.wait_ready()
+        print_sink("reload", f"new code live in {time.monotonic() - started:.1f}s")
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, a closed terminal and a plain `kill` all unwind the same way, stopping every part.
+
+    Without this, SIGTERM/SIGHUP would end this process at once and orphan the parts (each runs in
+    its own session), and SIGINT stays ignored when `make dev` was started in the background.
+    """
+
+    def interrupt(signum: int, _frame: object) -> None:
+        # A second Ctrl-C must not cut the shutdown short (emulators export their data on the way out).
+        for again in signals:
+            signal.signal(again, lambda *_: print_sink("devstack", "still stopping, one moment..."))
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in signals:
+        signal.signal(signum, interrupt)
+
+
+def dev(_: argparse.Namespace) -> int:
+    _stop_on_signals()
+    facts = config.load()
+    with local_environment(facts, data_dir=paths.LOCAL_STATE / "data") as (endpoints, chain):
+        paths.RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
+        paths.RUN_FILE.write_text(json.dumps(asdict(endpoints)))
+        try:
+            user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
+            print(_banner(endpoints, user.id_token), flush=True)
+            _rebuild_on_change(chain)
+        finally:
+            paths.RUN_FILE.unlink(missing_ok=True)
+    return 0
+
+
+def running_endpoints() -> Endpoints:
+    """Where the parts of the running `devstack dev` listen."""
+    if not paths.RUN_FILE.exists():
+        raise StartupError("No running `make dev` found. Start it first (in another terminal).")
+    return Endpoints(**json.loads(paths.RUN_FILE.read_text()))
+
+
+def token(args: argparse.Namespace) -> int:
+    endpoints = running_endpoints()
+    user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, args.email)
+    if args.admin:
+        firebase_accounts.set_claims(
+            endpoints.firebase_auth_host, endpoints.project_id, user.uid, {"role": "admin"}
+        )
+        user = firebase_accounts.sign_in(endpoints.firebase_auth_host, args.email)
+    print(user.id_token)
+    return 0
+
+
+def deploy(args: argparse.Namespace) -> int:
+    facts = config.load()
+    endpoint = args.endpoint or facts.aws.endpoint
+    if not http_ok(f"{endpoint}/_localstack/health"):
+        raise StartupError(
+            f"No AWS emulator answers at {endpoint}. Start one (`make dev`) or pass --endpoint."
+        )
+    if args.delete:
+        delete_from_emulator(facts, endpoint)
+        return 0
+    for key, value in deploy_to_emulator(facts, endpoint).items():
+        print(f"{key:24} {value}")
+    return 0
+
+
+def gateway(args: argparse.Namespace) -> int:
+    serve(
+        args.invoke_url,
+        host=args.host,
+        port=args.port or config.load().ports.gateway,
+        timeout_s=args.timeout,
+        log_events=args.log_events,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def chain(args: argparse.Namespace) -> int:
+    ports = config.load().ports
+    overrides = dict(item.split("=", 1) for item in args.env)
+    lambda_chain = LambdaChain(
+        paths.BUILD_DIR / FUNCTION,
+        overrides,
+        invoke_port=ports.rie,
+        runtime_api_port=ports.runtime_api,
+        app_port=ports.app,
+        rie_log_level=args.rie_log_level,
+    )
+    if args.print_env:
+        for key, value in sorted(lambda_chain.environment().items()):
+            print(f"{key}={value}")
+        return 0
+    with lambda_chain:
+        cold = lambda_chain.wait_ready()
+        print_sink("lambda", f"ready: first invoke (cold start, init included) {cold * 1000:.0f} ms")
+        if args.get:
+            status, payload = lambda_chain.invoke(request_event("GET", args.get))
+            print(json.dumps({"rie_status": status, "response": payload}, indent=2))
+            return 0
+        event = json.dumps(request_event("GET", "/health"))
+        print_sink("lambda", f"invoke: curl -s {lambda_chain.invoke_url} -d '{event}'")
+        print_sink("lambda", f"app directly: curl -s http://127.0.0.1:{ports.app}/health   (Ctrl-C stops)")
+        while lambda_chain.running:
+            time.sleep(0.5)
+    return 1
+
+
+def synth(args: argparse.Namespace) -> int:
+    from devstack.synth import synthesize
+
+    text = json.dumps(synthesize(args.env, dict(item.split("=", 1) for item in args.overrides)), indent=2)
+    if args.out:
+        args.out.write_text(text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="devstack", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("dev", help="run the whole local chain until Ctrl-C").set_defaults(run=dev)
+
+    token_parser = commands.add_parser("token", help="print an ID token for a dev user")
+    token_parser.add_argument("email")
+    token_parser.add_argument("--admin", action="store_true", help="give the user the admin role first")
+    token_parser.set_defaults(run=token)
+
+    deploy_parser = commands.add_parser("deploy", help="deploy template.yml to the running emulator")
+    deploy_parser.add_argument("--endpoint", help="the emulator's URL (default: localstack/localstack.env)")
+    deploy_parser.add_argument("--delete", action="store_true", help="delete the stack instead")
+    deploy_parser.set_defaults(run=deploy)
+
+    gateway_parser = commands.add_parser("gateway", help="the HTTP API gateway in front of a running RIE")
+    gateway_parser.add_argument("--invoke-url", required=True, help="RIE's invoke URL")
+    gateway_parser.add_argument("--host", default="127.0.0.1")
+    gateway_parser.add_argument("--port", type=int, help="default: GATEWAY_PORT (devstack/devstack.env)")
+    gateway_parser.add_argument(
+        "--timeout", type=float, default=30.0, help="integration timeout (503 past it)"
+    )
+    gateway_parser.add_argument(
+        "--log-events", action="store_true", default=None, help=f"log each event (or {LOG_EVENTS_ENV}=1)"
+    )
+    gateway_parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    gateway_parser.set_defaults(run=gateway)
+
+    chain_parser = commands.add_parser("chain", help="the built function under RIE + the Web Adapter alone")
+    chain_parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="override")
+    chain_parser.add_argument("--rie-log-level", default="info", help="debug shows every Runtime API call")
+    chain_parser.add_argument("--get", metavar="PATH", help="invoke GET PATH once, print the answer, stop")
+    chain_parser.add_argument("--print-env", action="store_true", help="print the function's environment")
+    chain_parser.set_defaults(run=chain)
+
+    synth_parser = commands.add_parser("synth", help="template.yml as one environment gets it (offline)")
+    synth_parser.add_argument("--env", required=True, help="a config env of samconfig.toml")
+    synth_parser.add_argument("--out", type=Path, help="write the JSON here (default: stdout)")
+    synth_parser.add_argument("overrides", nargs="*", help="Name=Value parameter overrides")
+    synth_parser.set_defaults(run=synth)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except StartupError as error:
+        print(f"\nerror: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopped; no process left behind.", file=sys.stderr)
+        return 130
+    return status

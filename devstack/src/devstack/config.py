@@ -1,0 +1,156 @@
+"""Every local fact, read from the one file that defines it; nothing here repeats a value.
+
+- devstack/devstack.env: the tool cache's name, the chain's ports, the Lambda tool versions
+- localstack/localstack.env: the AWS emulator's version, port, region and credentials
+- firebase-emulator/firebase.json and .firebaserc: the Auth emulator's settings, port and demo project
+- template.yml: the port the app listens on inside the function (its PORT variable), as on Lambda
+
+A port moves with the environment variable of the same name as its key (GATEWAY_PORT=3100 make dev;
+FIREBASE_AUTH_PORT for the Firebase emulator, whose file is JSON). `load(root)` reads another checkout's
+files, so tests can show that editing a file changes what `make dev` runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from devstack import paths
+from devstack.lambdafn.function_config import app_port
+from devstack.supervision import StartupError, free_port
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (comments and blank lines skipped), as scripts/lib.sh sources them."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        key, separator, value = text.partition("=")
+        if not separator or not key.isidentifier():
+            raise StartupError(f"{path}:{number}: expected KEY=VALUE, got {line!r}")
+        values[key] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Ports:
+    aws_emulator: int
+    firebase: int
+    gateway: int
+    app: int
+    rie: int
+    runtime_api: int
+
+    def with_free_ports(self) -> Ports:
+        """Fresh ports, so tests never collide with a running `make dev`."""
+        return Ports(*(free_port() for _ in range(6)))
+
+
+@dataclass(frozen=True)
+class AwsEmulator:
+    """How every local client reaches the AWS emulator (MiniStack, or LocalStack in compose)."""
+
+    version: str
+    sam_translator_version: str
+    port: int
+    region: str
+    access_key_id: str
+    secret_access_key: str
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client_environment(self, endpoint: str | None = None) -> dict[str, str]:
+        """AWS_* variables that aim an SDK or the SAM CLI at the emulator, never at AWS."""
+        return {
+            "AWS_ENDPOINT_URL": endpoint or self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+
+@dataclass(frozen=True)
+class FirebaseEmulator:
+    settings: dict[str, Any]
+    """firebase-emulator/firebase.json as written."""
+    project_id: str
+    """.firebaserc's default project: a `demo-` id, which only the emulator accepts."""
+
+    @property
+    def port(self) -> int:
+        return int(self.settings["emulators"]["auth"]["port"])
+
+    def settings_on_port(self, port: int) -> dict[str, Any]:
+        """The same settings with another port (tests run on free ports)."""
+        settings: dict[str, Any] = copy.deepcopy(self.settings)
+        settings["emulators"]["auth"]["port"] = port
+        return settings
+
+
+@dataclass(frozen=True)
+class LocalFacts:
+    root: Path
+    chain: dict[str, str]
+    """devstack/devstack.env as written (tool versions, the tool cache's name, ports)."""
+    aws: AwsEmulator
+    firebase: FirebaseEmulator
+    ports: Ports
+
+    @property
+    def tools_cache(self) -> Path:
+        """Shared by every clone: tool virtualenvs and the built RIE / Web Adapter binaries."""
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        return base / self.chain["TOOLS_CACHE_NAME"]
+
+    def on_free_ports(self) -> LocalFacts:
+        ports = self.ports.with_free_ports()
+        return replace(
+            self,
+            ports=ports,
+            aws=replace(self.aws, port=ports.aws_emulator),
+        )
+
+
+def _port(environ: Mapping[str, str], name: str, default: int | str) -> int:
+    value = environ.get(name, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise StartupError(f"{name}={value!r} is not a port number (1-65535).")
+    return int(value)
+
+
+def load(root: Path = paths.REPO_ROOT, environ: Mapping[str, str] = os.environ) -> LocalFacts:
+    """The facts of the checkout at `root`, with the port overrides found in `environ`."""
+    chain = read_env_file(root / "devstack" / "devstack.env")
+    emulator = read_env_file(root / "localstack" / "localstack.env")
+    firebase_dir = root / "firebase-emulator"
+    firebase = FirebaseEmulator(
+        settings=json.loads((firebase_dir / "firebase.json").read_text()),
+        project_id=json.loads((firebase_dir / ".firebaserc").read_text())["projects"]["default"],
+    )
+    ports = Ports(
+        aws_emulator=_port(environ, "AWS_EMULATOR_PORT", emulator["AWS_EMULATOR_PORT"]),
+        firebase=_port(environ, "FIREBASE_AUTH_PORT", firebase.port),
+        gateway=_port(environ, "GATEWAY_PORT", chain["GATEWAY_PORT"]),
+        app=_port(environ, "APP_PORT", app_port(root / "template.yml")),
+        rie=_port(environ, "RIE_PORT", chain["RIE_PORT"]),
+        runtime_api=_port(environ, "RUNTIME_API_PORT", chain["RUNTIME_API_PORT"]),
+    )
+    aws = AwsEmulator(
+        version=emulator["MINISTACK_VERSION"],
+        sam_translator_version=emulator["AWS_SAM_TRANSLATOR_VERSION"],
+        port=ports.aws_emulator,
+        region=emulator["AWS_EMULATOR_REGION"],
+        access_key_id=emulator["AWS_EMULATOR_ACCESS_KEY_ID"],
+        secret_access_key=emulator["AWS_EMULATOR_SECRET_ACCESS_KEY"],
+    )
+    return LocalFacts(root=root, chain=chain, aws=aws, firebase=firebase, ports=ports)

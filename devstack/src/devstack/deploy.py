@@ -1,0 +1,86 @@
+"""The one way to deploy to the local emulator: `sam deploy --config-env local` of the (built) template,
+with the emulator's endpoint, region and credentials and the Firebase emulator's demo project.
+
+Used by `make dev`, `make deploy-local`, `scripts/deploy.sh local`, the tests and CI: what AWS gets,
+on the emulator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from devstack import config, paths, template
+from devstack.supervision import LogSink, print_sink, run_to_end
+from devstack.tools import tool
+
+CONFIG_ENV = "local"
+"""samconfig.toml's config env for the emulator."""
+
+
+def _config() -> list[str]:
+    # Named in full: with --template-file, SAM CLI would look for samconfig.toml next to that template.
+    return ["--config-file", str(paths.SAMCONFIG), "--config-env", CONFIG_ENV]
+
+
+def emulator_session(aws: config.AwsEmulator) -> boto3.session.Session:
+    return boto3.session.Session(
+        region_name=aws.region,
+        aws_access_key_id=aws.access_key_id,
+        aws_secret_access_key=aws.secret_access_key,
+    )
+
+
+def sam_environment(aws: config.AwsEmulator, endpoint: str) -> dict[str, str]:
+    """The SAM CLI's environment aimed at the emulator: no profile or session of a real account leaks in."""
+    inherited = {k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_SESSION_TOKEN"}}
+    return {**inherited, **aws.client_environment(endpoint), "SAM_CLI_TELEMETRY": "0"}
+
+
+def local_parameters(facts: config.LocalFacts) -> dict[str, str]:
+    """samconfig.toml's parameters for the local env, with the Firebase emulator's demo project."""
+    return {**template.parameter_overrides(CONFIG_ENV), "FirebaseProjectId": facts.firebase.project_id}
+
+
+def deploy_to_emulator(
+    facts: config.LocalFacts,
+    endpoint: str,
+    *,
+    overrides: Mapping[str, str] | None = None,
+    template_file: Path | None = None,
+    sink: LogSink = print_sink,
+) -> dict[str, str]:
+    """Deploy (or update; an unchanged stack is a no-op) and return the stack's outputs.
+
+    The template is the built one (.aws-sam/build) when there is one, as `sam deploy` picks it."""
+    parameters = {**local_parameters(facts), **(overrides or {})}
+    argv = [tool("sam"), "deploy", *_config(), "--no-progressbar", "--region", facts.aws.region]
+    argv += ["--parameter-overrides", *(f"{name}={value}" for name, value in parameters.items())]
+    if template_file is not None:
+        argv += ["--template-file", str(template_file)]
+    run_to_end(
+        "deploy",
+        argv,
+        env=sam_environment(facts.aws, endpoint),
+        sink=sink,
+        fix="See the deploy output above; `make build` first.",
+        cwd=paths.REPO_ROOT,
+    )
+    return stack_outputs(facts.aws, endpoint)
+
+
+def stack_outputs(aws: config.AwsEmulator, endpoint: str) -> dict[str, str]:
+    cloudformation: Any = emulator_session(aws).client("cloudformation", endpoint_url=endpoint)
+    stack = cloudformation.describe_stacks(StackName=template.stack_name(CONFIG_ENV))["Stacks"][0]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def delete_from_emulator(facts: config.LocalFacts, endpoint: str, *, sink: LogSink = print_sink) -> None:
+    argv = [tool("sam"), "delete", *_config(), "--no-prompts", "--region", facts.aws.region]
+    argv += ["--stack-name", template.stack_name(CONFIG_ENV)]
+    env = sam_environment(facts.aws, endpoint)
+    run_to_end("delete", argv, env=env, sink=sink, fix="See its output above.", cwd=paths.REPO_ROOT)

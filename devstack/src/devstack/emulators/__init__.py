@@ -1,0 +1,1 @@
+"""The emulators the function talks to: MiniStack (AWS) and the Firebase Auth emulator."""

@@ -1,0 +1,80 @@
+"""The real Firebase Auth emulator (firebase-tools, locked in firebase-emulator/), configured by
+firebase-emulator/firebase.json and .firebaserc: the same files the compose service is built from."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from devstack import config, paths
+from devstack.supervision import (
+    LogSink,
+    ManagedProcess,
+    StartupError,
+    http_ok,
+    print_sink,
+    require_free_port,
+    running,
+)
+
+CLI = paths.FIREBASE_DIR / "node_modules" / ".bin" / "firebase"
+# The emulator compiles its schemas at start: 13-18 s of CPU on 2 cores, more when the machine is busy.
+READY_S = 90.0
+
+
+def require_demo_project(firebase: config.FirebaseEmulator) -> None:
+    if not firebase.project_id.startswith("demo-"):
+        raise StartupError(
+            f"firebase: project id {firebase.project_id!r} (firebase-emulator/.firebaserc) must start with "
+            "'demo-': only a demo project keeps the emulator away from a real Firebase project."
+        )
+
+
+def emulator_command(
+    firebase: config.FirebaseEmulator, port: int, config_dir: Path, data_dir: Path | None
+) -> list[str]:
+    """Writes firebase.json (the project's, on `port`) into `config_dir`; returns the command that runs it.
+
+    With `data_dir`, users are imported at start and exported on exit, so they survive restarts.
+    """
+    require_demo_project(firebase)
+    settings = config_dir / "firebase.json"
+    settings.write_text(json.dumps(firebase.settings_on_port(port), indent=2))
+    argv = [str(CLI), "emulators:start", "--only", "auth", "--project", firebase.project_id]
+    argv += ["--config", str(settings)]
+    if data_dir is not None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        argv += ["--import", str(data_dir), "--export-on-exit", str(data_dir)]
+    return argv
+
+
+@contextmanager
+def firebase_auth(
+    firebase: config.FirebaseEmulator,
+    port: int,
+    *,
+    data_dir: Path | None = None,
+    sink: LogSink = print_sink,
+) -> Iterator[str]:
+    """The emulator on 127.0.0.1:`port`; yields host:port (the FIREBASE_AUTH_EMULATOR_HOST value)."""
+    require_demo_project(firebase)
+    if not CLI.exists():
+        raise StartupError("firebase: firebase-tools is not installed. Run `make install`.")
+    require_free_port("firebase", port, "FIREBASE_AUTH_PORT")
+    with tempfile.TemporaryDirectory(prefix="firebase-emulator-") as config_dir:
+        argv = emulator_command(firebase, port, Path(config_dir), data_dir)
+        env = {**os.environ, "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true", "CI": "true"}
+        process = ManagedProcess("firebase", argv, env=env, cwd=Path(config_dir), sink=sink)
+        host = f"127.0.0.1:{port}"
+        with running(process):
+            process.wait_ready(
+                lambda: http_ok(f"http://{host}/"),
+                deadline_s=READY_S,
+                what="serving",
+                fix="Check Node 20+ is installed, then `make install`.",
+            )
+            yield host

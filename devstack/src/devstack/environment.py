@@ -1,0 +1,140 @@
+"""The whole local environment, started the same way by `make dev` and by the e2e tests.
+
+Order: MiniStack (+ its ready.d hooks) -> (deploy template.yml to it, while the Firebase emulator boots) ->
+the Lambda chain running the built artifact -> the HTTP API gateway in front of it. Everything stops in
+reverse order.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack import config, paths
+from devstack.apigw.gateway import HEALTH_PATH
+from devstack.deploy import deploy_to_emulator
+from devstack.emulators.firebase import firebase_auth
+from devstack.emulators.ministack import ministack
+from devstack.lambdafn.runtime import LambdaChain
+from devstack.supervision import (
+    LogSink,
+    ManagedProcess,
+    StartupError,
+    http_ok,
+    print_sink,
+    require_free_port,
+    running,
+)
+
+FUNCTION = "ApiFunction"
+GATEWAY_READY_S = 15.0
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    api: str
+    app: str
+    aws: str
+    firebase_auth_host: str
+    project_id: str
+    table: str
+    bucket: str
+
+
+def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict[str, str]:
+    """What the template's values become locally: emulator endpoints, the deployed names, a demo project.
+
+    The Web Adapter's own knobs pass through from the shell (`AWS_LWA_LOG_LEVEL=debug make dev`).
+    """
+    adapter_knobs = {name: value for name, value in os.environ.items() if name.startswith("AWS_LWA_")}
+    return {
+        "ENVIRONMENT": "local",
+        # The template says DEBUG outside prod; locally that buries the request lines under botocore's.
+        "LOG_LEVEL": "INFO",
+        **facts.aws.client_environment(endpoints.aws),
+        "FIREBASE_AUTH_EMULATOR_HOST": endpoints.firebase_auth_host,
+        "FIREBASE_PROJECT_ID": endpoints.project_id,
+        "DYNAMODB_TABLE": endpoints.table,
+        "S3_BUCKET": endpoints.bucket,
+        **adapter_knobs,
+    }
+
+
+@contextmanager
+def local_environment(
+    facts: config.LocalFacts, *, data_dir: Path | None = None, sink: LogSink = print_sink
+) -> Iterator[tuple[Endpoints, LambdaChain]]:
+    """Start every part, each checked healthy within its deadline; yields the URLs and the chain."""
+    artifact = paths.BUILD_DIR / FUNCTION
+    if not artifact.exists():
+        raise StartupError(f"No built function at {artifact}. Run `make build`.")
+    ports = facts.ports
+    for part, port, var in (("gateway", ports.gateway, "GATEWAY_PORT"), ("app", ports.app, "APP_PORT")):
+        require_free_port(part, port, var)
+    with ExitStack() as stack:
+        aws = stack.enter_context(
+            ministack(facts.aws, state_dir=data_dir and data_dir / "ministack", sink=sink)
+        )
+        # Deploying (~10 s) overlaps the Firebase emulator's boot (~15-30 s, CPU-bound).
+        outputs: dict[str, str] = {}
+        failures: list[BaseException] = []
+
+        def deploy() -> None:
+            try:
+                outputs.update(deploy_to_emulator(facts, aws, sink=sink))
+            except BaseException as error:  # re-raised in the main thread below
+                failures.append(error)
+
+        deployer = threading.Thread(target=deploy, name="deploy")
+        deployer.start()
+        try:
+            auth_host = stack.enter_context(
+                firebase_auth(
+                    facts.firebase,
+                    ports.firebase,
+                    data_dir=data_dir and data_dir / "firebase-auth",
+                    sink=sink,
+                )
+            )
+        finally:
+            deployer.join()
+        if failures:
+            raise failures[0]
+        endpoints = Endpoints(
+            api=f"http://127.0.0.1:{ports.gateway}",
+            app=f"http://127.0.0.1:{ports.app}",
+            aws=aws,
+            firebase_auth_host=auth_host,
+            project_id=facts.firebase.project_id,
+            table=outputs["TableName"],
+            bucket=outputs["BucketName"],
+        )
+        chain = LambdaChain(
+            artifact,
+            env_overrides=function_environment(facts, endpoints),
+            invoke_port=ports.rie,
+            runtime_api_port=ports.runtime_api,
+            app_port=ports.app,
+            log_sink=sink,
+            aws=facts.aws,
+        )
+        stack.callback(chain.stop)
+        chain.start()
+        chain.wait_ready()
+        gateway_argv = ["--invoke-url", chain.invoke_url, "--host", "127.0.0.1", "--port", str(ports.gateway)]
+        gateway = ManagedProcess(
+            "gateway", [sys.executable, "-m", "devstack", "gateway", *gateway_argv], sink=sink
+        )
+        stack.enter_context(running(gateway))
+        gateway.wait_ready(
+            lambda: http_ok(endpoints.api + HEALTH_PATH),
+            deadline_s=GATEWAY_READY_S,
+            what="serving",
+            fix="See its output above.",
+        )
+        yield endpoints, chain

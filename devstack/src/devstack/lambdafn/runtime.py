@@ -1,0 +1,304 @@
+"""Run the built function (.aws-sam/build/ApiFunction, the bytes `sam deploy` zips) the way Lambda runs it.
+
+    invoke (HTTP API v2 event) -> RIE (the real AWS Runtime Interface Emulator)
+        -> extension /opt/extensions/lambda-adapter (the real Lambda Web Adapter; it polls the Runtime API)
+        -> runtime bootstrap (stand-in for the python3.13 runtime's /var/runtime/bootstrap)
+        -> AWS_LAMBDA_EXEC_WRAPPER=/opt/bootstrap (the adapter layer's wrapper) -> $LAMBDA_TASK_ROOT/run.sh
+        -> uvicorn main:app on PORT
+
+RIE only looks for extensions in the hard-coded /opt/extensions, so RIE runs in a private mount namespace
+(`unshare --mount`, plus `--map-root-user` when not root) in which .local/lambda/opt is bind-mounted on
+/opt: the host's /opt is never touched. The namespace is also a PID namespace: stopping RIE (its init)
+makes the kernel kill the adapter and uvicorn too, even though RIE puts each of them in its own process
+group. See docs/lambda-chain.md. Debug it alone with `devstack chain`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from devstack import config, paths
+from devstack.apigw.event_builder import request_event
+from devstack.lambdafn.function_config import function_config
+from devstack.lambdafn.sandbox import OPT_DIR, RUNTIME_PYTHON, prepare_layer, prepare_runtime_python
+from devstack.supervision import (
+    LogSink,
+    ManagedProcess,
+    StartupError,
+    port_is_free,
+    print_sink,
+    require_free_port,
+)
+from devstack.tools import LambdaTools, lambda_python_bin_dir
+
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+"""Lambda's Invoke API path, which RIE serves."""
+
+_RIE_LINE = re.compile(
+    r"^(\d{2} \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\)|(START|END|REPORT) RequestId:|time=\")"
+)
+_ADAPTER_LINE = re.compile(r"lambda_web_adapter|^thread '.*' panicked|^note: run with `RUST_BACKTRACE")
+
+
+def invoke_url(host: str, port: int) -> str:
+    """RIE's invoke URL at an address."""
+    return f"http://{host}:{port}{INVOKE_PATH}"
+
+
+def part_of(line: str) -> str:
+    """Which part of the chain printed `line`: "rie", "adapter", "lambda" (unshare/mount) or "app"."""
+    if _RIE_LINE.search(line):
+        return "rie"
+    if _ADAPTER_LINE.search(line):
+        return "adapter"
+    if line.startswith(("unshare:", "mount:", "sh:")):
+        return "lambda"
+    return "app"
+
+
+class LambdaChain:
+    """RIE + Web Adapter + run.sh on the built artifact, in a private mount/PID namespace.
+
+    `log_sink(part, line)` gets every output line, part as `part_of` names it.
+    """
+
+    def __init__(
+        self,
+        artifact_dir: Path,
+        env_overrides: Mapping[str, str] | None = None,
+        *,
+        invoke_port: int,
+        runtime_api_port: int,
+        app_port: int,
+        log_sink: LogSink = print_sink,
+        template_path: Path | None = None,
+        tools: LambdaTools | None = None,
+        aws: config.AwsEmulator | None = None,
+        rie_log_level: str = "info",
+    ) -> None:
+        self.artifact_dir = Path(artifact_dir).resolve()
+        self.env_overrides = dict(env_overrides or {})
+        self.invoke_port = invoke_port
+        self.runtime_api_port = runtime_api_port
+        self.app_port = app_port
+        self.log_sink = log_sink
+        self.template_path = template_path
+        self.tools = tools or LambdaTools.pinned()
+        self.aws = aws or config.load().aws
+        self.rie_log_level = rie_log_level
+        self._process: ManagedProcess | None = None
+
+    @property
+    def invoke_url(self) -> str:
+        return invoke_url("127.0.0.1", self.invoke_port)
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.running
+
+    @property
+    def pid(self) -> int | None:
+        """PID of the chain's root process (unshare); RIE, the adapter and the app are its descendants."""
+        return self._process.pid if self._process else None
+
+    @property
+    def recent_logs(self) -> list[str]:
+        return list(self._process.recent) if self._process else []
+
+    def environment(self) -> dict[str, str]:
+        """The environment RIE starts with; RIE hands all of it to the runtime and the extension."""
+        function = function_config(self.artifact_dir, self.template_path, region=self.aws.region)
+        python_bin = lambda_python_bin_dir()
+        if python_bin is None:
+            self.log_sink(
+                "lambda",
+                "WARNING: no CPython 3.13 found (pyenv or python3.13 on PATH): "
+                "run.sh gets the default python3, unlike the python3.13 runtime",
+            )
+        path = ":".join(
+            filter(None, [str(python_bin) if python_bin else None, "/usr/local/bin", "/usr/bin", "/bin"])
+        )
+        env = {
+            # What the python3.13 runtime sets (/var/lang/bin first on PATH, UTC, UTF-8).
+            "PATH": path,
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": str(self.artifact_dir),
+            "LAMBDA_RUNTIME_DIR": str(paths.LAMBDA_RUNTIME_DIR),
+            "_HANDLER": function.handler,
+            # The runtime's own SDK (not in the zip); the artifact's packages still come first (cwd).
+            "PYTHONPATH": str(RUNTIME_PYTHON),
+            # /var/task is read-only on Lambda: keep __pycache__ out of the artifact sam deploy would zip.
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            # Lambda gives the function its region and its role's credentials; here, the emulator's.
+            **self.aws.client_environment(),
+            **function.environment,
+            **self.env_overrides,
+        }
+        env["PORT"] = str(self.app_port)
+        env["BIND_HOST"] = "127.0.0.1"  # run.sh: loopback only, unlike Lambda's private sandbox
+        if "AWS_LWA_PORT" in env:
+            env["AWS_LWA_PORT"] = str(self.app_port)
+        missing = [key for key in function.unresolved if key not in env]
+        if missing:
+            self.log_sink(
+                "lambda",
+                f"WARNING: {', '.join(missing)} only known in a deployed stack, not overridden: left unset",
+            )
+        return env
+
+    def start(self) -> None:
+        """Start RIE (it execs nothing yet: Lambda's init runs inside the first invoke; see wait_ready)."""
+        if self.running:
+            return
+        self._preflight()
+        env = self.environment()
+        prepare_layer(self.tools)
+        prepare_runtime_python(sink=self.log_sink)
+        mount = 'mount --bind "$0" /opt && exec "$@"'
+        rie = [
+            str(self.tools.rie),
+            "--log-level",
+            self.rie_log_level,  # else RIE obeys the function's LOG_LEVEL
+            "--runtime-interface-emulator-address",
+            f"127.0.0.1:{self.invoke_port}",
+            "--runtime-api-address",
+            f"127.0.0.1:{self.runtime_api_port}",
+            str(paths.LAMBDA_RUNTIME_DIR / "bootstrap"),
+        ]
+        argv = [*_unshare_argv(), "/bin/sh", "-c", mount, str(OPT_DIR), *rie]
+        self._process = ManagedProcess(
+            "lambda",
+            argv,
+            env=env,
+            cwd=self.artifact_dir,
+            sink=lambda _, line: self.log_sink(part_of(line), line),
+        )
+        self._process.start()
+        deadline = time.monotonic() + 10
+        while port_is_free(self.invoke_port):
+            if not self._process.running or time.monotonic() > deadline:
+                self.stop()
+                raise StartupError(self._failure("RIE did not start listening", "See its output above."))
+            time.sleep(0.02)
+
+    def wait_ready(self, deadline_s: float = 60.0, path: str = "/health") -> float:
+        """Invoke GET `path` until the app answers 200 (the first invoke runs init); returns its duration."""
+        started = time.monotonic()
+        last = "no answer"
+        while time.monotonic() - started < deadline_s:
+            if not self.running:
+                raise StartupError(self._failure("RIE exited during warm-up", "See its output above."))
+            attempt = time.monotonic()
+            try:
+                status, payload = self.invoke(request_event("GET", path), timeout=deadline_s)
+            except (urllib.error.URLError, OSError, ValueError) as error:
+                last = f"invoke failed: {error}"
+            else:
+                if status == 200 and isinstance(payload, dict) and payload.get("statusCode") == 200:
+                    return time.monotonic() - attempt
+                last = f"RIE {status}: {json.dumps(payload)[:300]}"
+            time.sleep(0.2)
+        raise StartupError(
+            self._failure(
+                f"GET {path} through the chain did not return 200 within {deadline_s:.0f}s (last: {last})",
+                "Check the app's traceback above; debug hop by hop as in docs/lambda-chain.md.",
+            )
+        )
+
+    def invoke(self, event: Mapping[str, Any], timeout: float = 30.0) -> tuple[int, Any]:
+        """POST an event to RIE; returns (RIE's HTTP status, the decoded function response)."""
+        request = urllib.request.Request(  # noqa: S310 (loopback)
+            self.invoke_url,
+            data=json.dumps(event).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        return status, (json.loads(raw) if raw.strip() else None)
+
+    def stop(self, grace_s: float = 3.0) -> None:
+        """Stop RIE (its PID namespace takes the adapter and uvicorn along); waits until ports are free."""
+        if self._process is None:
+            return
+        self._process.stop(grace=grace_s)
+        self._process = None
+        deadline = time.monotonic() + 5
+        ports = (self.invoke_port, self.runtime_api_port, self.app_port)
+        while not all(port_is_free(port) for port in ports):
+            if time.monotonic() > deadline:
+                busy = [port for port in ports if not port_is_free(port)]
+                self.log_sink("lambda", f"WARNING: port(s) {busy} still bound 5 s after stop")
+                return
+            time.sleep(0.05)
+
+    def restart(self) -> None:
+        """Stop and start again (new code in the artifact dir); the next invoke is a cold start."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> LambdaChain:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _preflight(self) -> None:
+        self.tools.check()
+        handler = self.artifact_dir / "run.sh"
+        if not self.artifact_dir.is_dir():
+            raise StartupError(f"lambda chain: no built function at {self.artifact_dir}. Run `make build`.")
+        if not os.access(handler, os.X_OK):
+            raise StartupError(f"lambda chain: {handler} is missing or not executable. Run `make build`.")
+        if shutil.which("unshare") is None:
+            raise StartupError("lambda chain: `unshare` (util-linux) not found; install util-linux.")
+        probe = subprocess.run([*_unshare_argv(), "true"], capture_output=True, text=True, check=False)
+        if probe.returncode != 0:
+            raise StartupError(
+                "lambda chain: cannot create the private mount namespace that puts the adapter on /opt "
+                f"({probe.stderr.strip()}). Unprivileged user namespaces are off on this host; on Ubuntu "
+                "24.04+: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` "
+                "(see docs/lambda-chain.md)."
+            )
+        if not Path("/opt").is_dir():
+            raise StartupError(
+                "lambda chain: /opt does not exist; it is the mount point for the adapter layer "
+                "(create it once: sudo mkdir /opt)."
+            )
+        for part, port, var in (
+            ("RIE", self.invoke_port, "RIE_PORT"),
+            ("Runtime API", self.runtime_api_port, "RUNTIME_API_PORT"),
+            ("app", self.app_port, "APP_PORT"),
+        ):
+            require_free_port(f"lambda chain: {part}", port, var)
+
+    def _failure(self, problem: str, fix: str) -> str:
+        tail = "\n".join(f"    {line}" for line in self.recent_logs[-25:]) or "    (no output)"
+        return f"lambda chain: {problem}. {fix}\n  last output:\n{tail}"
+
+
+def _unshare_argv() -> list[str]:
+    """A private mount + PID namespace; without root, as root of a new user namespace."""
+    unshare = ["unshare", "--mount", "--pid", "--fork", "--kill-child=SIGKILL"]
+    if os.geteuid() != 0:
+        unshare.insert(1, "--map-root-user")
+    return [*unshare, "--"]

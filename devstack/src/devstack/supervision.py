@@ -1,0 +1,205 @@
+"""Process supervision shared by `make dev` and the test fixtures.
+
+Every part runs in its own session (process group) so stopping it also stops whatever it spawned
+(firebase-tools forks node workers, RIE forks the adapter and uvicorn), and no port stays bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+LogSink = Callable[[str, str], None]
+"""Receives (part name, one line of its output)."""
+
+
+class StartupError(RuntimeError):
+    """A part of the local environment could not start; the message says why and how to fix it."""
+
+
+def print_sink(part: str, line: str) -> None:
+    print(f"{part:>10} | {line}", flush=True)
+
+
+class LogCapture:
+    """A sink that keeps every line, so a caller (a test) can read what each part printed."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, part: str, line: str) -> None:
+        with self._lock:
+            self.lines.append((part, line))
+
+    def of(self, part: str) -> list[str]:
+        with self._lock:
+            return [line for name, line in self.lines if name == part]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """No socket listens on `port`. SO_REUSEADDR, as the servers themselves use: connections a stopped
+    part left in TIME_WAIT do not count (a plain bind would fail for a minute after a stop)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def require_free_port(part: str, port: int, env_var: str) -> None:
+    if not port_is_free(port):
+        raise StartupError(
+            f"{part}: port {port} is already taken. Find the owner with `ss -ltnp 'sport = :{port}'` "
+            f"and stop it (a previous `make dev`?), or pick another port: {env_var}=<port>."
+        )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def http_ok(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback URLs only)
+            status: int = response.status
+            return 200 <= status < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+class ManagedProcess:
+    """A child process whose output goes line by line to a sink and which is stopped as a group."""
+
+    def __init__(
+        self,
+        part: str,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        sink: LogSink = print_sink,
+    ) -> None:
+        self.part = part
+        self.argv = list(argv)
+        self.env = dict(os.environ if env is None else env)
+        self.cwd = cwd
+        self.sink = sink
+        self.recent: deque[str] = deque(maxlen=40)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+
+    def start(self) -> None:
+        try:
+            self._proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                cwd=self.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except FileNotFoundError as missing:
+            raise StartupError(f"{self.part}: {missing.filename} not found. Run `make install`.") from None
+        self._reader = threading.Thread(target=self._pump, name=f"log-{self.part}", daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self._proc is not None
+        assert self._proc.stdout is not None
+        for raw in self._proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip()
+            self.recent.append(line)
+            self.sink(self.part, line)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The leader of the part's process group, while it runs."""
+        return self._proc.pid if self._proc is not None and self.running else None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the whole group (emulators save their state on it), then SIGKILL what is left."""
+        proc = self._proc
+        if proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            self.sink(self.part, f"did not stop within {grace:.0f}s; killing it")
+        # Children that outlived the leader (or ignored SIGTERM) still share its group id.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=2)
+        self._proc = None
+
+    def wait(self) -> int:
+        """Wait for a one-shot command to end (its output fully read); returns its exit status."""
+        assert self._proc is not None
+        code = self._proc.wait()
+        self.stop()
+        return code
+
+    def wait_ready(self, probe: Callable[[], bool], *, deadline_s: float, what: str, fix: str) -> float:
+        """Poll `probe` until it holds; fail with the part's last log lines. Returns the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < deadline_s:
+            if probe():
+                return time.monotonic() - started
+            if not self.running:
+                raise StartupError(self.failure(f"exited before {what}", fix))
+            time.sleep(0.1)
+        raise StartupError(self.failure(f"not {what} after {deadline_s:.0f}s", fix))
+
+    def failure(self, problem: str, fix: str) -> str:
+        tail = "\n".join(f"    {line}" for line in self.recent) or "    (no output)"
+        return f"{self.part}: {problem}. {fix}\n  last output:\n{tail}"
+
+
+def run_to_end(
+    part: str,
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    sink: LogSink,
+    fix: str,
+    cwd: Path | None = None,
+) -> None:
+    """Run a one-shot command (a build, a deploy) with its output on the sink; fail with its last lines."""
+    process = ManagedProcess(part, argv, env=env, cwd=cwd, sink=sink)
+    process.start()
+    code = process.wait()
+    if code != 0:
+        raise StartupError(process.failure(f"exited with status {code}", fix))
+
+
+@contextlib.contextmanager
+def running(process: ManagedProcess) -> Iterator[ManagedProcess]:
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
