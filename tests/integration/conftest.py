@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from bootstrap import build_app
 from devstack import auth_emulator, provision, services
 from devstack.auth_emulator import AuthUser
 from devstack.procs import free_port
@@ -66,7 +66,7 @@ def settings(aws_endpoint: str, auth_emulator_host: str) -> Settings:
 
 @pytest.fixture(scope="session")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(build_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -3,10 +3,7 @@
 from dataclasses import replace
 from typing import TypeVar
 
-from api.dependencies import Services
-from application.files import FileService
-from application.notes import NoteService
-from application.users import UserService
+from bootstrap import wire_services
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
 from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
 from shared.settings import Settings
@@ -141,17 +138,14 @@ class FakeTokenVerifier:
 
 
 class FakeBackend:
-    """Ports and the use cases wired on them, as the app's composition root would."""
+    """The fakes, and the use cases wired on them by the app's own composition root."""
 
     def __init__(self) -> None:
         self.repository = InMemoryRepository()
         self.storage = InMemoryStorage()
         self.tokens = FakeTokenVerifier()
-        self.services = Services(
-            token_verifier=self.tokens,
-            users=UserService(self.repository, self.storage),
-            notes=NoteService(self.repository, self.storage),
-            files=FileService(self.repository, self.storage),
+        self.services = wire_services(
+            token_verifier=self.tokens, users=self.repository, notes=self.repository, storage=self.storage
         )
 
 
