@@ -1,9 +1,7 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from api.dependencies import CurrentUser, CursorQuery, PageLimitQuery, ServicesDep
-from api.routes.notes import ID_PATTERN, NoteId
+from api.paths import FileId, NoteId
 from api.schemas import (
     FileCreate,
     FileDownloadResponse,
@@ -15,8 +13,6 @@ from api.schemas import (
 from application.files import URL_EXPIRY_SECONDS
 
 router = APIRouter(prefix="/notes/{note_id}/files", tags=["files"])
-
-FileId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
