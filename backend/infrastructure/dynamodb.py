@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from domain.entities import FileRecord, Note, Page, UserProfile
 from domain.errors import InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.ports import NoteRepository, UserRepository
 from infrastructure.aws import error_code, unavailable_on_transport_errors
 
 if TYPE_CHECKING:
@@ -123,8 +124,8 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error_code(error) in {"ConditionalCheckFailedException", "TransactionCanceledException"}
 
 
-class DynamoRepository:
-    """Implements UserRepository and NoteRepository on one table (pk, sk; GSI1 = sk, pk)."""
+class DynamoRepository(UserRepository, NoteRepository):
+    """Both repositories on one table (pk, sk; GSI1 = sk, pk)."""
 
     def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
         self._client = client

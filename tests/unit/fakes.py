@@ -1,4 +1,6 @@
-"""In-memory implementations of the domain ports, for fast tests of use cases and the HTTP layer."""
+"""In-memory implementations of the domain ports, for fast tests of use cases and the HTTP layer.
+
+Each subclasses its port, so mypy checks every signature here rather than where the fake is wired."""
 
 from dataclasses import replace
 from typing import TypeVar
@@ -6,6 +8,7 @@ from typing import TypeVar
 from bootstrap import wire_services
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
 from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserRepository
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -19,7 +22,7 @@ def _page(items: list[T], limit: int, cursor: str | None) -> Page[T]:
     return Page(items=items[start:end], next_cursor=str(end) if end < len(items) else None)
 
 
-class InMemoryRepository:
+class InMemoryRepository(UserRepository, NoteRepository):
     def __init__(self) -> None:
         self.profiles: dict[str, UserProfile] = {}
         self.notes: dict[tuple[str, str], Note] = {}
@@ -94,7 +97,7 @@ class InMemoryRepository:
         self.notes[(note.owner_uid, note.id)] = replace(note, file_count=note.file_count - 1)
 
 
-class InMemoryStorage:
+class InMemoryStorage(FileStorage):
     """`objects` holds keys as if the client had uploaded to every presigned POST."""
 
     def __init__(self) -> None:
@@ -118,7 +121,7 @@ class InMemoryStorage:
         self.objects = {key for key in self.objects if not key.startswith(prefix)}
 
 
-class FakeTokenVerifier:
+class FakeTokenVerifier(TokenVerifier):
     """Accepts exactly the tokens it was given; `revoked` ones pass only without check_revoked."""
 
     def __init__(self) -> None:
