@@ -4,7 +4,7 @@ import json
 import pytest
 
 from domain.errors import InvalidCursor
-from infrastructure.dynamodb import decode_cursor, encode_cursor
+from infrastructure.dynamodb_keys import decode_cursor, encode_cursor
 
 
 def _mine(pk: str, sk: str) -> bool:
