@@ -1,10 +1,10 @@
 from collections.abc import Iterator
 
 import pytest
-from fakes import FakeBackend, make_settings
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from support.fakes import FakeBackend, make_settings
 
 
 @pytest.fixture

@@ -4,10 +4,10 @@ import json
 import uuid
 
 import pytest
-from fakes import FakeBackend
 from fastapi.testclient import TestClient
 
 from domain.errors import ServiceUnavailable
+from support.fakes import FakeBackend
 
 
 def _auth(backend: FakeBackend, uid: str = "alice", role: str | None = None) -> dict[str, str]:

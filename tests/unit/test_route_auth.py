@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from fakes import make_settings
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from bootstrap import build_app
+from support.fakes import make_settings
 
 PUBLIC_PATHS = {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 

@@ -1,10 +1,10 @@
 import pytest
-from fakes import make_settings
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from bootstrap import build_app
 from shared.settings import get_settings
+from support.fakes import make_settings
 
 
 @pytest.mark.parametrize(

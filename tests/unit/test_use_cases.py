@@ -1,8 +1,8 @@
 import pytest
-from fakes import FakeBackend
 
 from domain.entities import MAX_FILES_PER_NOTE, Principal
 from domain.errors import LimitExceeded, NotFound, PermissionDenied, VersionConflict
+from support.fakes import FakeBackend
 
 ALICE = Principal(uid="alice", email="alice@example.com", role=None)
 BOB = Principal(uid="bob", email="bob@example.com", role=None)
