@@ -1,5 +1,6 @@
 """Lambda entry point: run.sh starts `uvicorn main:app`."""
 
-from api.app import create_app
+from bootstrap import build_app
+from shared.settings import get_settings
 
-app = create_app()
+app = build_app(get_settings())

@@ -15,6 +15,13 @@ class UploadTicket:
     upload: PresignedUpload
 
 
+@dataclass(frozen=True)
+class DownloadTicket:
+    file: FileRecord
+    url: str
+    expires_in: int
+
+
 class FileService:
     def __init__(self, notes: NoteRepository, storage: FileStorage) -> None:
         self._notes = notes
@@ -49,8 +56,10 @@ class FileService:
             raise NotFound("file not found")
         return record
 
-    def download_url(self, record: FileRecord) -> str:
-        return self._storage.presign_download(record.object_key, URL_EXPIRY_SECONDS)
+    def start_download(self, caller: Principal, note_id: str, file_id: str) -> DownloadTicket:
+        record = self.get(caller, note_id, file_id)
+        url = self._storage.presign_download(record.object_key, URL_EXPIRY_SECONDS)
+        return DownloadTicket(file=record, url=url, expires_in=URL_EXPIRY_SECONDS)
 
     def delete(self, caller: Principal, note_id: str, file_id: str) -> None:
         record = self.get(caller, note_id, file_id)

@@ -58,6 +58,10 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of a listing, in key order. next_cursor is opaque, good only for the listing that issued
+    it, and None once the listing is done. It promises nothing about what follows: a DynamoDB query hands
+    one out with every full page (so a listing can end with an empty page) and can stop short at 1 MB."""
+
     items: list[T]
     next_cursor: str | None
 

@@ -4,6 +4,8 @@ import secrets
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# What new_id produces; the API rejects anything else where an id is expected.
+ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
 
 
 def new_id() -> str:

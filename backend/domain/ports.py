@@ -37,7 +37,8 @@ class NoteRepository(Protocol):
     def list_notes(self, owner_uid: str, limit: int, cursor: str | None) -> Page[Note]: ...
 
     def update_note(self, note: Note, expected_version: int) -> Note:
-        """Stores `note` with version expected_version + 1; VersionConflict if stale, NotFound if gone."""
+        """Writes title, body, version and updated_at from `note` if the stored version is expected_version
+        (else VersionConflict; NotFound if gone). file_count and created_at stay as stored."""
         ...
 
     def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:

@@ -1,8 +1,5 @@
-"""Single-table DynamoDB repository. Key design and access patterns: docs/data-model.md."""
+"""Single-table DynamoDB repository: each entity's item, and the access patterns (docs/data-model.md)."""
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -11,8 +8,21 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from domain.entities import FileRecord, Note, Page, UserProfile
-from domain.errors import InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.errors import LimitExceeded, NotFound, VersionConflict
+from domain.ports import NoteRepository, UserRepository
 from infrastructure.aws import error_code, unavailable_on_transport_errors
+from infrastructure.dynamodb_keys import (
+    NOTE_PREFIX,
+    PROFILE_SK,
+    USER_PREFIX,
+    decode_cursor,
+    encode_cursor,
+    file_sk,
+    files_of_note_prefix,
+    note_sk,
+    table_key,
+    user_pk,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -20,32 +30,12 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Item = dict[str, Any]
 
-PROFILE_SK = "PROFILE"
-NOTE_PREFIX = "NOTE#"
-FILE_PREFIX = "FILE#"
-USER_PREFIX = "USER#"
 DIRECTORY_INDEX = "GSI1"
 _BATCH_WRITE_LIMIT = 25
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 _dynamodb_call = unavailable_on_transport_errors("DynamoDB")
-
-
-def user_pk(uid: str) -> str:
-    return f"{USER_PREFIX}{uid}"
-
-
-def note_sk(note_id: str) -> str:
-    return f"{NOTE_PREFIX}{note_id}"
-
-
-def files_of_note_prefix(note_id: str) -> str:
-    return f"{FILE_PREFIX}{note_id}#"
-
-
-def file_sk(note_id: str, file_id: str) -> str:
-    return f"{files_of_note_prefix(note_id)}{file_id}"
 
 
 def _serialize(values: Mapping[str, Any]) -> Item:
@@ -56,66 +46,102 @@ def _deserialize(item: Mapping[str, Any]) -> Item:
     return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
-def _key(pk: str, sk: str) -> Item:
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
+def _key_of(item: Item) -> Item:
+    return {"pk": item["pk"], "sk": item["sk"]}
 
 
-def encode_cursor(last_evaluated_key: Mapping[str, Any] | None) -> str | None:
-    if not last_evaluated_key:
-        return None
-    plain = {name: value["S"] for name, value in last_evaluated_key.items()}
-    return base64.urlsafe_b64encode(json.dumps(plain, sort_keys=True).encode()).decode().rstrip("=")
+def _placeholders(item: Item, *names: str) -> Item:
+    """ExpressionAttributeValues that set the named attributes to their values in `item`."""
+    return {f":{name}": item[name] for name in names}
 
 
-def decode_cursor(cursor: str, is_valid_key: Callable[[str, str], bool]) -> Item:
-    """Accepts only a {pk, sk} pair that this listing could have produced."""
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise InvalidCursor("cursor is not valid for this listing") from error
-    if (
-        not isinstance(plain, dict)
-        or set(plain) != {"pk", "sk"}
-        or not all(isinstance(value, str) for value in plain.values())
-        or not is_valid_key(plain["pk"], plain["sk"])
-    ):
-        raise InvalidCursor("cursor is not valid for this listing")
-    return _key(plain["pk"], plain["sk"])
+# Each entity's item, both ways (attributes: docs/data-model.md). Numbers come back as Decimal, hence int().
 
 
-def _profile_from_item(item: Item) -> UserProfile:
+def profile_to_item(profile: UserProfile) -> Item:
+    return _serialize(
+        {
+            "pk": user_pk(profile.uid),
+            "sk": PROFILE_SK,
+            "uid": profile.uid,
+            "email": profile.email,
+            "display_name": profile.display_name,
+            "created_at": profile.created_at.isoformat(),
+            "updated_at": profile.updated_at.isoformat(),
+        }
+    )
+
+
+def profile_from_item(item: Item) -> UserProfile:
+    values = _deserialize(item)
     return UserProfile(
-        uid=item["uid"],
-        email=item.get("email"),
-        display_name=item.get("display_name"),
-        created_at=datetime.fromisoformat(item["created_at"]),
-        updated_at=datetime.fromisoformat(item["updated_at"]),
+        uid=values["uid"],
+        email=values.get("email"),
+        display_name=values.get("display_name"),
+        created_at=datetime.fromisoformat(values["created_at"]),
+        updated_at=datetime.fromisoformat(values["updated_at"]),
     )
 
 
-def _note_from_item(item: Item) -> Note:
+def note_to_item(note: Note) -> Item:
+    return _serialize(
+        {
+            "pk": user_pk(note.owner_uid),
+            "sk": note_sk(note.id),
+            "id": note.id,
+            "owner_uid": note.owner_uid,
+            "title": note.title,
+            "body": note.body,
+            "version": note.version,
+            "file_count": note.file_count,
+            "created_at": note.created_at.isoformat(),
+            "updated_at": note.updated_at.isoformat(),
+        }
+    )
+
+
+def note_from_item(item: Item) -> Note:
+    values = _deserialize(item)
     return Note(
-        id=item["id"],
-        owner_uid=item["owner_uid"],
-        title=item["title"],
-        body=item["body"],
-        version=int(item["version"]),
-        file_count=int(item["file_count"]),
-        created_at=datetime.fromisoformat(item["created_at"]),
-        updated_at=datetime.fromisoformat(item["updated_at"]),
+        id=values["id"],
+        owner_uid=values["owner_uid"],
+        title=values["title"],
+        body=values["body"],
+        version=int(values["version"]),
+        file_count=int(values["file_count"]),
+        created_at=datetime.fromisoformat(values["created_at"]),
+        updated_at=datetime.fromisoformat(values["updated_at"]),
     )
 
 
-def _file_from_item(item: Item) -> FileRecord:
+def file_to_item(record: FileRecord) -> Item:
+    return _serialize(
+        {
+            "pk": user_pk(record.owner_uid),
+            "sk": file_sk(record.note_id, record.id),
+            "id": record.id,
+            "owner_uid": record.owner_uid,
+            "note_id": record.note_id,
+            "file_name": record.file_name,
+            "content_type": record.content_type,
+            "size": record.size,
+            "object_key": record.object_key,
+            "created_at": record.created_at.isoformat(),
+        }
+    )
+
+
+def file_from_item(item: Item) -> FileRecord:
+    values = _deserialize(item)
     return FileRecord(
-        id=item["id"],
-        owner_uid=item["owner_uid"],
-        note_id=item["note_id"],
-        file_name=item["file_name"],
-        content_type=item["content_type"],
-        size=int(item["size"]),
-        object_key=item["object_key"],
-        created_at=datetime.fromisoformat(item["created_at"]),
+        id=values["id"],
+        owner_uid=values["owner_uid"],
+        note_id=values["note_id"],
+        file_name=values["file_name"],
+        content_type=values["content_type"],
+        size=int(values["size"]),
+        object_key=values["object_key"],
+        created_at=datetime.fromisoformat(values["created_at"]),
     )
 
 
@@ -123,8 +149,8 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error_code(error) in {"ConditionalCheckFailedException", "TransactionCanceledException"}
 
 
-class DynamoRepository:
-    """Implements UserRepository and NoteRepository on one table (pk, sk; GSI1 = sk, pk)."""
+class DynamoRepository(UserRepository, NoteRepository):
+    """Both repositories on one table (pk, sk; GSI1 = sk, pk)."""
 
     def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
         self._client = client
@@ -134,18 +160,11 @@ class DynamoRepository:
 
     @_dynamodb_call
     def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
-        item = {
-            "pk": user_pk(profile.uid),
-            "sk": PROFILE_SK,
-            "uid": profile.uid,
-            "email": profile.email,
-            "display_name": profile.display_name,
-            "created_at": profile.created_at.isoformat(),
-            "updated_at": profile.updated_at.isoformat(),
-        }
         try:
             self._client.put_item(
-                TableName=self._table, Item=_serialize(item), ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table,
+                Item=profile_to_item(profile),
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:
             if not _is_condition_failure(error):
@@ -159,36 +178,30 @@ class DynamoRepository:
 
     @_dynamodb_call
     def get_profile(self, uid: str) -> UserProfile | None:
-        item = self._get_item(user_pk(uid), PROFILE_SK)
-        return None if item is None else _profile_from_item(item)
+        return self._get(profile_from_item, user_pk(uid), PROFILE_SK)
 
     @_dynamodb_call
     def save_profile(self, profile: UserProfile) -> UserProfile:
+        item = profile_to_item(profile)
         response = self._client.update_item(
             TableName=self._table,
-            Key=_key(user_pk(profile.uid), PROFILE_SK),
+            Key=_key_of(item),
             UpdateExpression=(
                 "SET uid = :uid, email = :email, display_name = :display_name, updated_at = :updated_at, "
                 "created_at = if_not_exists(created_at, :created_at)"
             ),
-            ExpressionAttributeValues=_serialize(
-                {
-                    ":uid": profile.uid,
-                    ":email": profile.email,
-                    ":display_name": profile.display_name,
-                    ":updated_at": profile.updated_at.isoformat(),
-                    ":created_at": profile.created_at.isoformat(),
-                }
+            ExpressionAttributeValues=_placeholders(
+                item, "uid", "email", "display_name", "updated_at", "created_at"
             ),
             ReturnValues="ALL_NEW",
         )
-        return _profile_from_item(_deserialize(response["Attributes"]))
+        return profile_from_item(response["Attributes"])
 
     @_dynamodb_call
     def list_profiles(self, limit: int, cursor: str | None) -> Page[UserProfile]:
         # Every profile has sk=PROFILE, so the inverted index partition "PROFILE" is the user directory.
         return self._query_page(
-            _profile_from_item,
+            profile_from_item,
             limit,
             cursor,
             is_valid_key=lambda pk, sk: sk == PROFILE_SK and pk.startswith(USER_PREFIX),
@@ -199,14 +212,13 @@ class DynamoRepository:
 
     @_dynamodb_call
     def delete_all_user_items(self, uid: str) -> None:
-        keys = [
-            {"pk": item["pk"], "sk": item["sk"]}
-            for item in self._query_all(
+        keys = list(  # projected to pk and sk: each item is its own key
+            self._query_all(
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": user_pk(uid)}},
                 ProjectionExpression="pk, sk",
             )
-        ]
+        )
         for start in range(0, len(keys), _BATCH_WRITE_LIMIT):
             requests: Any = {
                 self._table: [
@@ -221,19 +233,18 @@ class DynamoRepository:
     @_dynamodb_call
     def add_note(self, note: Note) -> None:
         self._client.put_item(
-            TableName=self._table, Item=self._note_item(note), ConditionExpression="attribute_not_exists(pk)"
+            TableName=self._table, Item=note_to_item(note), ConditionExpression="attribute_not_exists(pk)"
         )
 
     @_dynamodb_call
     def get_note(self, owner_uid: str, note_id: str) -> Note | None:
-        item = self._get_item(user_pk(owner_uid), note_sk(note_id))
-        return None if item is None else _note_from_item(item)
+        return self._get(note_from_item, user_pk(owner_uid), note_sk(note_id))
 
     @_dynamodb_call
     def list_notes(self, owner_uid: str, limit: int, cursor: str | None) -> Page[Note]:
         pk = user_pk(owner_uid)
         return self._query_page(
-            _note_from_item,
+            note_from_item,
             limit,
             cursor,
             is_valid_key=lambda key_pk, key_sk: key_pk == pk and key_sk.startswith(NOTE_PREFIX),
@@ -244,23 +255,19 @@ class DynamoRepository:
     @_dynamodb_call
     def update_note(self, note: Note, expected_version: int) -> Note:
         # An update, not a put: file_count is maintained by the file transactions and must not be overwritten.
+        item = note_to_item(note)
         try:
             response = self._client.update_item(
                 TableName=self._table,
-                Key=_key(user_pk(note.owner_uid), note_sk(note.id)),
+                Key=_key_of(item),
                 UpdateExpression=(
                     "SET title = :title, body = :body, version = :version, updated_at = :updated_at"
                 ),
                 ConditionExpression="attribute_exists(pk) AND version = :expected",
-                ExpressionAttributeValues=_serialize(
-                    {
-                        ":title": note.title,
-                        ":body": note.body,
-                        ":version": note.version,
-                        ":updated_at": note.updated_at.isoformat(),
-                        ":expected": expected_version,
-                    }
-                ),
+                ExpressionAttributeValues={
+                    **_placeholders(item, "title", "body", "version", "updated_at"),
+                    ":expected": {"N": str(expected_version)},
+                },
                 ReturnValues="ALL_NEW",
             )
         except ClientError as error:
@@ -269,7 +276,7 @@ class DynamoRepository:
             if self.get_note(note.owner_uid, note.id) is None:
                 raise NotFound("note not found") from error
             raise VersionConflict("note was changed by another request") from error
-        return _note_from_item(_deserialize(response["Attributes"]))
+        return note_from_item(response["Attributes"])
 
     @_dynamodb_call
     def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
@@ -277,12 +284,12 @@ class DynamoRepository:
         note_delete: Any = {
             "Delete": {
                 "TableName": self._table,
-                "Key": _key(pk, note_sk(note_id)),
+                "Key": table_key(pk, note_sk(note_id)),
                 "ConditionExpression": "attribute_exists(pk)",
             }
         }
         file_deletes: list[Any] = [
-            {"Delete": {"TableName": self._table, "Key": _key(pk, file_sk(note_id, record.id))}}
+            {"Delete": {"TableName": self._table, "Key": table_key(pk, file_sk(note_id, record.id))}}
             for record in files
         ]
         try:
@@ -294,33 +301,20 @@ class DynamoRepository:
 
     @_dynamodb_call
     def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
-        pk = user_pk(record.owner_uid)
-        file_item = {
-            "pk": pk,
-            "sk": file_sk(record.note_id, record.id),
-            "id": record.id,
-            "owner_uid": record.owner_uid,
-            "note_id": record.note_id,
-            "file_name": record.file_name,
-            "content_type": record.content_type,
-            "size": record.size,
-            "object_key": record.object_key,
-            "created_at": record.created_at.isoformat(),
-        }
         try:
             self._client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _serialize(file_item),
+                            "Item": file_to_item(record),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         "Update": {
                             "TableName": self._table,
-                            "Key": _key(pk, note_sk(record.note_id)),
+                            "Key": table_key(user_pk(record.owner_uid), note_sk(record.note_id)),
                             "UpdateExpression": "SET file_count = file_count + :one",
                             "ConditionExpression": "attribute_exists(pk) AND file_count < :max",
                             "ExpressionAttributeValues": {
@@ -340,15 +334,14 @@ class DynamoRepository:
 
     @_dynamodb_call
     def get_file(self, owner_uid: str, note_id: str, file_id: str) -> FileRecord | None:
-        item = self._get_item(user_pk(owner_uid), file_sk(note_id, file_id))
-        return None if item is None else _file_from_item(item)
+        return self._get(file_from_item, user_pk(owner_uid), file_sk(note_id, file_id))
 
     @_dynamodb_call
     def list_files(self, owner_uid: str, note_id: str, limit: int, cursor: str | None) -> Page[FileRecord]:
         pk = user_pk(owner_uid)
         prefix = files_of_note_prefix(note_id)
         return self._query_page(
-            _file_from_item,
+            file_from_item,
             limit,
             cursor,
             is_valid_key=lambda key_pk, key_sk: key_pk == pk and key_sk.startswith(prefix),
@@ -365,14 +358,14 @@ class DynamoRepository:
                     {
                         "Delete": {
                             "TableName": self._table,
-                            "Key": _key(pk, file_sk(record.note_id, record.id)),
+                            "Key": table_key(pk, file_sk(record.note_id, record.id)),
                             "ConditionExpression": "attribute_exists(pk)",
                         }
                     },
                     {
                         "Update": {
                             "TableName": self._table,
-                            "Key": _key(pk, note_sk(record.note_id)),
+                            "Key": table_key(pk, note_sk(record.note_id)),
                             "UpdateExpression": "SET file_count = file_count - :one",
                             "ConditionExpression": "attribute_exists(pk)",
                             "ExpressionAttributeValues": {":one": {"N": "1"}},
@@ -387,31 +380,14 @@ class DynamoRepository:
 
     # --- helpers -----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _note_item(note: Note) -> Item:
-        return _serialize(
-            {
-                "pk": user_pk(note.owner_uid),
-                "sk": note_sk(note.id),
-                "id": note.id,
-                "owner_uid": note.owner_uid,
-                "title": note.title,
-                "body": note.body,
-                "version": note.version,
-                "file_count": note.file_count,
-                "created_at": note.created_at.isoformat(),
-                "updated_at": note.updated_at.isoformat(),
-            }
-        )
-
-    def _get_item(self, pk: str, sk: str) -> Item | None:
-        response = self._client.get_item(TableName=self._table, Key=_key(pk, sk), ConsistentRead=True)
+    def _get(self, from_item: Callable[[Item], T], pk: str, sk: str) -> T | None:
+        response = self._client.get_item(TableName=self._table, Key=table_key(pk, sk), ConsistentRead=True)
         item = response.get("Item")
-        return None if item is None else _deserialize(item)
+        return None if item is None else from_item(item)
 
     def _query_page(
         self,
-        to_entity: Callable[[Item], T],
+        from_item: Callable[[Item], T],
         limit: int,
         cursor: str | None,
         is_valid_key: Callable[[str, str], bool],
@@ -421,7 +397,7 @@ class DynamoRepository:
             query["ExclusiveStartKey"] = decode_cursor(cursor, is_valid_key)
         response = self._client.query(TableName=self._table, Limit=limit, **query)
         return Page(
-            items=[to_entity(_deserialize(item)) for item in response.get("Items", [])],
+            items=[from_item(item) for item in response.get("Items", [])],
             next_cursor=encode_cursor(response.get("LastEvaluatedKey")),
         )
 

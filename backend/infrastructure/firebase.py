@@ -14,6 +14,7 @@ from firebase_admin import auth, credentials, exceptions
 
 from domain.entities import Principal
 from domain.errors import AuthenticationFailed, ServiceUnavailable
+from domain.ports import TokenVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def credential_for_revocation_checks(config: str | None) -> Any:
     return google.auth.credentials.AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth lacks hints here
 
 
-class FirebaseTokenVerifier:
+class FirebaseTokenVerifier(TokenVerifier):
     def __init__(
         self, project_id: str, emulator_host: str | None, *, google_credentials_config: str | None = None
     ) -> None:

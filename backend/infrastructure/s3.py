@@ -1,6 +1,7 @@
 from typing import TYPE_CHECKING
 
 from domain.entities import PresignedUpload
+from domain.ports import FileStorage
 from infrastructure.aws import unavailable_on_transport_errors
 
 if TYPE_CHECKING:
@@ -10,7 +11,7 @@ if TYPE_CHECKING:
 _s3_call = unavailable_on_transport_errors("S3")
 
 
-class S3FileStorage:
+class S3FileStorage(FileStorage):
     def __init__(self, client: "S3Client", bucket: str) -> None:
         self._client = client
         self._bucket = bucket

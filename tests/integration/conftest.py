@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from bootstrap import build_app
 from devstack import config
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.emulators.ministack import ministack
+from devstack.template import load, resource_of_type
 from infrastructure.aws import dynamodb_client, s3_client
 from shared.settings import Settings
 
@@ -43,6 +44,22 @@ def aws_endpoint(local_facts: config.LocalFacts) -> Iterator[str]:
 def stack_outputs(local_facts: config.LocalFacts, aws_endpoint: str) -> dict[str, str]:
     """template.yml deployed to the emulator: the table and bucket the app uses come from its outputs."""
     return deploy_to_emulator(local_facts, aws_endpoint, sink=lambda _part, _line: None)
+
+
+@pytest.fixture
+def new_table(dynamodb: "DynamoDBClient") -> Callable[[], str]:
+    """Makes an empty table shaped as template.yml declares it (keys, GSI1), for tests that need a table
+    of their own; the rest use the deployed stack's."""
+
+    def create() -> str:
+        _, declared = resource_of_type(load(), "AWS::DynamoDB::Table")
+        shape = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+        name = f"test-{uuid.uuid4().hex[:12]}"
+        dynamodb.create_table(TableName=name, **{key: declared[key] for key in shape})
+        dynamodb.get_waiter("table_exists").wait(TableName=name)
+        return name
+
+    return create
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +91,7 @@ def settings(
 
 @pytest.fixture(scope="session")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(build_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from bootstrap import build_app
 from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.supervision import free_port
@@ -206,7 +206,7 @@ def test_unreachable_aws_answers_503_quickly(settings: Settings, sign_up: SignUp
     closed_port = free_port()  # bound then released: nothing listens there
     broken = settings.model_copy(update={"aws_endpoint_url": f"http://127.0.0.1:{closed_port}"})
     user = sign_up()
-    with TestClient(create_app(broken), raise_server_exceptions=False) as broken_client:
+    with TestClient(build_app(broken), raise_server_exceptions=False) as broken_client:
         started = time.monotonic()
         response = broken_client.get("/notes", headers=bearer(user))
         elapsed = time.monotonic() - started

@@ -4,7 +4,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.unit.fakes import FakeBackend, make_settings
+from tests.support.fakes import FakeBackend, make_settings
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.errors import ServiceUnavailable
-from tests.unit.fakes import FakeBackend
+from tests.support.fakes import FakeBackend
 
 
 def _auth(backend: FakeBackend, uid: str = "alice", role: str | None = None) -> dict[str, str]:
@@ -110,6 +110,23 @@ def test_patch_needs_if_match_and_rejects_a_stale_one(client: TestClient, backen
     assert stale.status_code == 412
     assert _error(stale.json())["code"] == "precondition_failed"
     assert client.get(url, headers=headers).json()["title"] == "x"
+
+
+def test_file_download_returns_the_record_and_a_signed_url(client: TestClient, backend: FakeBackend) -> None:
+    headers = _auth(backend)
+    note_id = client.post("/notes", json={"title": "t"}, headers=headers).json()["id"]
+    created = client.post(
+        f"/notes/{note_id}/files",
+        json={"file_name": "a.txt", "content_type": "text/plain", "size": 3},
+        headers=headers,
+    ).json()
+    response = client.get(f"/notes/{note_id}/files/{created['file']['id']}", headers=headers)
+    assert response.status_code == 200
+    assert response.json() == {
+        "file": created["file"],
+        "download_url": f"https://storage.invalid/{created['upload']['fields']['key']}?expires=300",
+        "expires_in": 300,
+    }
 
 
 def test_malformed_ids_never_reach_the_repository(client: TestClient, backend: FakeBackend) -> None:

@@ -1,11 +1,11 @@
 import re
 import time
 
-from domain.ids import new_id
+from domain.ids import ID_PATTERN, new_id
 
 
-def test_ids_are_ulids() -> None:
-    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{26}", new_id())
+def test_issued_ids_pass_the_validation_of_ids_in_paths() -> None:
+    assert re.fullmatch(ID_PATTERN, new_id())
 
 
 def test_ids_sort_by_creation_time() -> None:

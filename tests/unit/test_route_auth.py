@@ -6,13 +6,13 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from tests.unit.fakes import make_settings
+from bootstrap import build_app
+from tests.support.fakes import make_settings
 
 PUBLIC_PATHS = {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 
 # The real composition root: no token means no verifier call and no AWS call, so nothing leaves the process.
-app = create_app(make_settings())
+app = build_app(make_settings())
 
 
 def _protected_endpoints() -> list[tuple[str, str]]:

@@ -2,9 +2,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from api.app import create_app
+from bootstrap import build_app
 from shared.settings import get_settings
-from tests.unit.fakes import make_settings
+from tests.support.fakes import make_settings
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def test_prod_guard_reads_the_process_environment(monkeypatch: pytest.MonkeyPatc
     get_settings.cache_clear()
     try:
         with pytest.raises(ValidationError, match="FIREBASE_AUTH_EMULATOR_HOST"):
-            create_app()
+            build_app(get_settings())
     finally:
         get_settings.cache_clear()
 
@@ -48,7 +48,7 @@ def test_cors_origins_are_comma_separated() -> None:
 
 
 def test_prod_hides_docs_and_keeps_cors_to_the_allowed_origins() -> None:
-    app = create_app(make_settings(environment="prod", cors_allowed_origins="https://app.example"))
+    app = build_app(make_settings(environment="prod", cors_allowed_origins="https://app.example"))
     with TestClient(app) as client:
         assert client.get("/docs").status_code == 404
         assert client.get("/openapi.json").status_code == 404
@@ -59,7 +59,7 @@ def test_prod_hides_docs_and_keeps_cors_to_the_allowed_origins() -> None:
 
 
 def test_outside_prod_docs_are_served_and_cors_is_open() -> None:
-    with TestClient(create_app(make_settings(environment="dev"))) as client:
+    with TestClient(build_app(make_settings(environment="dev"))) as client:
         assert client.get("/docs").status_code == 200
         response = client.get("/health", headers={"Origin": "https://any.example"})
     assert response.headers["access-control-allow-origin"] == "*"

@@ -2,7 +2,7 @@ import pytest
 
 from domain.entities import MAX_FILES_PER_NOTE, Principal
 from domain.errors import LimitExceeded, NotFound, PermissionDenied, VersionConflict
-from tests.unit.fakes import FakeBackend
+from tests.support.fakes import FakeBackend
 
 ALICE = Principal(uid="alice", email="alice@example.com", role=None)
 BOB = Principal(uid="bob", email="bob@example.com", role=None)
@@ -69,6 +69,17 @@ def test_upload_key_is_built_from_ids_under_the_owner_prefix(backend: FakeBacken
     assert ticket.file.file_name == "../../etc/passwd"
     assert backend.storage.upload_policies[ticket.file.object_key] == ("text/plain", 42)
     assert backend.services.notes.get(ALICE, note.id).file_count == 1
+
+
+def test_a_download_ticket_presigns_the_owners_object_only(backend: FakeBackend) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    upload = backend.services.files.start_upload(ALICE, note.id, "a.txt", "text/plain", 3)
+    ticket = backend.services.files.start_download(ALICE, note.id, upload.file.id)
+    assert ticket.file == upload.file
+    # The fake storage writes the expiry it was asked to sign into the URL.
+    assert ticket.url == f"https://storage.invalid/{upload.file.object_key}?expires={ticket.expires_in}"
+    with pytest.raises(NotFound):
+        backend.services.files.start_download(BOB, note.id, upload.file.id)
 
 
 def test_a_note_holds_a_bounded_number_of_files(backend: FakeBackend) -> None:

@@ -1,9 +1,7 @@
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 
 from api.dependencies import CurrentUser, CursorQuery, PageLimitQuery, ServicesDep
-from api.routes.notes import ID_PATTERN, NoteId
+from api.paths import FileId, NoteId
 from api.schemas import (
     FileCreate,
     FileDownloadResponse,
@@ -12,11 +10,8 @@ from api.schemas import (
     FileUploadResponse,
     UploadInstructions,
 )
-from application.files import URL_EXPIRY_SECONDS
 
 router = APIRouter(prefix="/notes/{note_id}/files", tags=["files"])
-
-FileId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -51,11 +46,9 @@ def list_files(
 def get_file(
     note_id: NoteId, file_id: FileId, caller: CurrentUser, services: ServicesDep
 ) -> FileDownloadResponse:
-    record = services.files.get(caller, note_id, file_id)
+    ticket = services.files.start_download(caller, note_id, file_id)
     return FileDownloadResponse(
-        file=FileResponse.model_validate(record),
-        download_url=services.files.download_url(record),
-        expires_in=URL_EXPIRY_SECONDS,
+        file=FileResponse.model_validate(ticket.file), download_url=ticket.url, expires_in=ticket.expires_in
     )
 
 

@@ -1,17 +1,14 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Response, status
+from fastapi import APIRouter, Header, HTTPException, Response, status
 
 from api.dependencies import CurrentUser, CursorQuery, PageLimitQuery, ServicesDep
+from api.paths import NoteId
 from api.schemas import NoteCreate, NotePage, NoteResponse, NoteUpdate
 from domain.entities import Note
 from domain.errors import VersionConflict
 
 router = APIRouter(prefix="/notes", tags=["notes"])
-
-# Ids are ULIDs; anything else cannot name a note and must not reach a key.
-ID_PATTERN = r"^[0-9A-HJKMNP-TV-Z]{26}$"
-NoteId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 
 def etag(note: Note) -> str:

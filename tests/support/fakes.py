@@ -1,32 +1,32 @@
-"""In-memory implementations of the domain ports, for fast tests of use cases and the HTTP layer."""
+"""In-memory implementations of the domain ports, for fast tests of use cases and the HTTP layer.
 
+Each subclasses its port, so mypy checks every signature here rather than where the fake is wired."""
+
+import secrets
 from dataclasses import replace
 from typing import TypeVar
 
-from api.dependencies import Services
-from application.files import FileService
-from application.notes import NoteService
-from application.users import UserService
+from bootstrap import wire_services
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
 from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserRepository
 from shared.settings import Settings
 
 T = TypeVar("T")
+# Names one listing: ("profiles",), ("notes", owner_uid) or ("files", owner_uid, note_id).
+Listing = tuple[str, ...]
 
 
-def _page(items: list[T], limit: int, cursor: str | None) -> Page[T]:
-    if cursor is not None and not cursor.isdigit():
-        raise InvalidCursor("cursor is not valid for this listing")
-    start = int(cursor or 0)
-    end = start + limit
-    return Page(items=items[start:end], next_cursor=str(end) if end < len(items) else None)
+class InMemoryRepository(UserRepository, NoteRepository):
+    """Held to DynamoRepository's behaviour by tests/integration/test_repository_contract.py."""
 
-
-class InMemoryRepository:
     def __init__(self) -> None:
         self.profiles: dict[str, UserProfile] = {}
         self.notes: dict[tuple[str, str], Note] = {}
         self.files: dict[tuple[str, str, str], FileRecord] = {}
+        # Each cursor handed out -> its listing and the last key of its page: opaque to the caller and
+        # good for that listing only, as DynamoRepository's are.
+        self._cursors: dict[str, tuple[Listing, str]] = {}
 
     def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
         return self.profiles.setdefault(profile.uid, profile)
@@ -41,7 +41,7 @@ class InMemoryRepository:
         return stored
 
     def list_profiles(self, limit: int, cursor: str | None) -> Page[UserProfile]:
-        return _page(sorted(self.profiles.values(), key=lambda profile: profile.uid), limit, cursor)
+        return self._page(("profiles",), self.profiles, limit, cursor)
 
     def delete_all_user_items(self, uid: str) -> None:
         self.profiles.pop(uid, None)
@@ -55,8 +55,8 @@ class InMemoryRepository:
         return self.notes.get((owner_uid, note_id))
 
     def list_notes(self, owner_uid: str, limit: int, cursor: str | None) -> Page[Note]:
-        mine = [note for (uid, _), note in sorted(self.notes.items()) if uid == owner_uid]
-        return _page(mine, limit, cursor)
+        mine = {note_id: note for (uid, note_id), note in self.notes.items() if uid == owner_uid}
+        return self._page(("notes", owner_uid), mine, limit, cursor)
 
     def update_note(self, note: Note, expected_version: int) -> Note:
         current = self.get_note(note.owner_uid, note.id)
@@ -64,7 +64,9 @@ class InMemoryRepository:
             raise NotFound("note not found")
         if current.version != expected_version:
             raise VersionConflict("note was changed by another request")
-        stored = replace(note, file_count=current.file_count)
+        stored = replace(
+            current, title=note.title, body=note.body, version=note.version, updated_at=note.updated_at
+        )
         self.notes[(note.owner_uid, note.id)] = stored
         return stored
 
@@ -87,8 +89,12 @@ class InMemoryRepository:
         return self.files.get((owner_uid, note_id, file_id))
 
     def list_files(self, owner_uid: str, note_id: str, limit: int, cursor: str | None) -> Page[FileRecord]:
-        mine = [record for key, record in sorted(self.files.items()) if key[:2] == (owner_uid, note_id)]
-        return _page(mine, limit, cursor)
+        mine = {
+            file_id: record
+            for (uid, of_note, file_id), record in self.files.items()
+            if (uid, of_note) == (owner_uid, note_id)
+        }
+        return self._page(("files", owner_uid, note_id), mine, limit, cursor)
 
     def delete_file(self, record: FileRecord) -> None:
         if self.files.pop((record.owner_uid, record.note_id, record.id), None) is None:
@@ -96,8 +102,23 @@ class InMemoryRepository:
         note = self.notes[(record.owner_uid, record.note_id)]
         self.notes[(note.owner_uid, note.id)] = replace(note, file_count=note.file_count - 1)
 
+    def _page(self, listing: Listing, by_key: dict[str, T], limit: int, cursor: str | None) -> Page[T]:
+        after = None
+        if cursor is not None:
+            issued = self._cursors.get(cursor)
+            if issued is None or issued[0] != listing:
+                raise InvalidCursor("cursor is not valid for this listing")
+            after = issued[1]
+        keys = sorted(key for key in by_key if after is None or key > after)[:limit]
+        next_cursor = None
+        # Like a DynamoDB query: a full page always carries a cursor, even when nothing follows.
+        if len(keys) == limit:
+            next_cursor = secrets.token_urlsafe(16)
+            self._cursors[next_cursor] = (listing, keys[-1])
+        return Page(items=[by_key[key] for key in keys], next_cursor=next_cursor)
 
-class InMemoryStorage:
+
+class InMemoryStorage(FileStorage):
     """`objects` holds keys as if the client had uploaded to every presigned POST."""
 
     def __init__(self) -> None:
@@ -121,7 +142,7 @@ class InMemoryStorage:
         self.objects = {key for key in self.objects if not key.startswith(prefix)}
 
 
-class FakeTokenVerifier:
+class FakeTokenVerifier(TokenVerifier):
     """Accepts exactly the tokens it was given; `revoked` ones pass only without check_revoked."""
 
     def __init__(self) -> None:
@@ -141,17 +162,14 @@ class FakeTokenVerifier:
 
 
 class FakeBackend:
-    """Ports and the use cases wired on them, as the app's composition root would."""
+    """The fakes, and the use cases wired on them by the app's own composition root."""
 
     def __init__(self) -> None:
         self.repository = InMemoryRepository()
         self.storage = InMemoryStorage()
         self.tokens = FakeTokenVerifier()
-        self.services = Services(
-            token_verifier=self.tokens,
-            users=UserService(self.repository, self.storage),
-            notes=NoteService(self.repository, self.storage),
-            files=FileService(self.repository, self.storage),
+        self.services = wire_services(
+            token_verifier=self.tokens, users=self.repository, notes=self.repository, storage=self.storage
         )
 
 

@@ -1,0 +1,49 @@
+"""Composition root (as cosmicpython's bootstrap.py): the one module that picks an adapter for each port
+and wires the use cases on them. main.py builds the production app here; the unit tests wire fakes with
+the same `wire_services`."""
+
+from fastapi import FastAPI
+
+from api.app import create_app
+from api.dependencies import Services
+from application.files import FileService
+from application.notes import NoteService
+from application.users import UserService
+from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserRepository
+from infrastructure.aws import dynamodb_client, s3_client
+from infrastructure.dynamodb import DynamoRepository
+from infrastructure.firebase import FirebaseTokenVerifier
+from infrastructure.s3 import S3FileStorage
+from shared.settings import Settings
+
+
+def wire_services(
+    *, token_verifier: TokenVerifier, users: UserRepository, notes: NoteRepository, storage: FileStorage
+) -> Services:
+    return Services(
+        token_verifier=token_verifier,
+        users=UserService(users, storage),
+        notes=NoteService(notes, storage),
+        files=FileService(notes, storage),
+    )
+
+
+def build_services(settings: Settings) -> Services:
+    # One table holds users and notes (docs/data-model.md), so one repository serves both ports.
+    repository = DynamoRepository(
+        dynamodb_client(settings.aws_region, settings.aws_endpoint_url), settings.dynamodb_table
+    )
+    return wire_services(
+        token_verifier=FirebaseTokenVerifier(
+            settings.firebase_project_id,
+            settings.firebase_auth_emulator_host,
+            google_credentials_config=settings.google_credentials_config,
+        ),
+        users=repository,
+        notes=repository,
+        storage=S3FileStorage(s3_client(settings.aws_region, settings.aws_endpoint_url), settings.s3_bucket),
+    )
+
+
+def build_app(settings: Settings) -> FastAPI:
+    return create_app(settings, build_services(settings))
