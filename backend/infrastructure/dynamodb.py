@@ -1,16 +1,23 @@
-"""Single-table DynamoDB repository: each entity's item, and the access patterns (docs/data-model.md)."""
+"""Single-table DynamoDB repository: the access patterns (docs/data-model.md); items in dynamodb_items."""
 
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from domain.entities import FileRecord, Note, Page, UserProfile
 from domain.errors import LimitExceeded, NotFound, VersionConflict
 from domain.ports import NoteRepository, UserRepository
 from infrastructure.aws import error_code, unavailable_on_transport_errors
+from infrastructure.dynamodb_items import (
+    Item,
+    file_from_item,
+    file_to_item,
+    note_from_item,
+    note_to_item,
+    profile_from_item,
+    profile_to_item,
+)
 from infrastructure.dynamodb_keys import (
     NOTE_PREFIX,
     PROFILE_SK,
@@ -28,22 +35,11 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
-Item = dict[str, Any]
 
 DIRECTORY_INDEX = "GSI1"
 _BATCH_WRITE_LIMIT = 25
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 _dynamodb_call = unavailable_on_transport_errors("DynamoDB")
-
-
-def _serialize(values: Mapping[str, Any]) -> Item:
-    return {name: _serializer.serialize(value) for name, value in values.items()}
-
-
-def _deserialize(item: Mapping[str, Any]) -> Item:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 def _key_of(item: Item) -> Item:
@@ -53,96 +49,6 @@ def _key_of(item: Item) -> Item:
 def _placeholders(item: Item, *names: str) -> Item:
     """ExpressionAttributeValues that set the named attributes to their values in `item`."""
     return {f":{name}": item[name] for name in names}
-
-
-# Each entity's item, both ways (attributes: docs/data-model.md). Numbers come back as Decimal, hence int().
-
-
-def profile_to_item(profile: UserProfile) -> Item:
-    return _serialize(
-        {
-            "pk": user_pk(profile.uid),
-            "sk": PROFILE_SK,
-            "uid": profile.uid,
-            "email": profile.email,
-            "display_name": profile.display_name,
-            "created_at": profile.created_at.isoformat(),
-            "updated_at": profile.updated_at.isoformat(),
-        }
-    )
-
-
-def profile_from_item(item: Item) -> UserProfile:
-    values = _deserialize(item)
-    return UserProfile(
-        uid=values["uid"],
-        email=values.get("email"),
-        display_name=values.get("display_name"),
-        created_at=datetime.fromisoformat(values["created_at"]),
-        updated_at=datetime.fromisoformat(values["updated_at"]),
-    )
-
-
-def note_to_item(note: Note) -> Item:
-    return _serialize(
-        {
-            "pk": user_pk(note.owner_uid),
-            "sk": note_sk(note.id),
-            "id": note.id,
-            "owner_uid": note.owner_uid,
-            "title": note.title,
-            "body": note.body,
-            "version": note.version,
-            "file_count": note.file_count,
-            "created_at": note.created_at.isoformat(),
-            "updated_at": note.updated_at.isoformat(),
-        }
-    )
-
-
-def note_from_item(item: Item) -> Note:
-    values = _deserialize(item)
-    return Note(
-        id=values["id"],
-        owner_uid=values["owner_uid"],
-        title=values["title"],
-        body=values["body"],
-        version=int(values["version"]),
-        file_count=int(values["file_count"]),
-        created_at=datetime.fromisoformat(values["created_at"]),
-        updated_at=datetime.fromisoformat(values["updated_at"]),
-    )
-
-
-def file_to_item(record: FileRecord) -> Item:
-    return _serialize(
-        {
-            "pk": user_pk(record.owner_uid),
-            "sk": file_sk(record.note_id, record.id),
-            "id": record.id,
-            "owner_uid": record.owner_uid,
-            "note_id": record.note_id,
-            "file_name": record.file_name,
-            "content_type": record.content_type,
-            "size": record.size,
-            "object_key": record.object_key,
-            "created_at": record.created_at.isoformat(),
-        }
-    )
-
-
-def file_from_item(item: Item) -> FileRecord:
-    values = _deserialize(item)
-    return FileRecord(
-        id=values["id"],
-        owner_uid=values["owner_uid"],
-        note_id=values["note_id"],
-        file_name=values["file_name"],
-        content_type=values["content_type"],
-        size=int(values["size"]),
-        object_key=values["object_key"],
-        created_at=datetime.fromisoformat(values["created_at"]),
-    )
 
 
 def _is_condition_failure(error: ClientError) -> bool:

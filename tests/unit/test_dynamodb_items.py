@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.entities import FileRecord, Note, UserProfile, object_key
-from infrastructure.dynamodb import (
+from infrastructure.dynamodb_items import (
     Item,
     file_from_item,
     file_to_item,
