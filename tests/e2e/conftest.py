@@ -27,7 +27,7 @@ def target() -> Iterator[Target]:
         yield Target(running, logs=None)
         return
     logs = LogCapture()
-    with local_environment(config.load().on_free_ports(), sink=logs) as (endpoints, _chain):
+    with local_environment(config.load().isolated(), sink=logs) as (endpoints, _chain):
         yield Target(endpoints, logs)
 
 

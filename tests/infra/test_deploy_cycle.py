@@ -30,7 +30,7 @@ STACK = stack_name("local")
 
 @pytest.fixture(scope="module")
 def facts() -> config.LocalFacts:
-    return config.load().on_free_ports()
+    return config.load().isolated()
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def local_facts() -> config.LocalFacts:
     """The local environment's facts on free ports: never in the way of a running `make dev`."""
-    return config.load().on_free_ports()
+    return config.load().isolated()
 
 
 @pytest.fixture(scope="session")

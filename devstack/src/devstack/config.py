@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -112,12 +113,15 @@ class LocalFacts:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return base / self.chain["TOOLS_CACHE_NAME"]
 
-    def on_free_ports(self) -> LocalFacts:
+    def isolated(self) -> LocalFacts:
+        """Free ports and a demo project of its own, so a test session never meets a running `make dev`
+        (two Auth emulators of one project share firebase-tools' hub file and disturb each other)."""
         ports = self.ports.with_free_ports()
         return replace(
             self,
             ports=ports,
             aws=replace(self.aws, port=ports.aws_emulator),
+            firebase=replace(self.firebase, project_id=f"{self.firebase.project_id}-{secrets.token_hex(3)}"),
         )
 
 

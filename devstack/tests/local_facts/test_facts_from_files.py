@@ -59,7 +59,7 @@ def test_the_pinned_emulator_version_is_the_one_that_runs(checkout: Path) -> Non
     env_file.write_text(
         env_file.read_text().replace(f"MINISTACK_VERSION={pinned}", "MINISTACK_VERSION=9.9.9")
     )
-    facts = config.load(checkout, environ={}).on_free_ports()
+    facts = config.load(checkout, environ={}).isolated()
     with (
         pytest.raises(
             StartupError, match=rf"ministack 9\.9\.9 is pinned in localstack/localstack\.env but {pinned}"
