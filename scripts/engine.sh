@@ -112,6 +112,12 @@ cmd_start() {
   fi
   command -v dockerd >/dev/null 2>&1 || install_dockerd
 
+  # Without forwarding, packets from containers stop at this host. dockerd would switch it on (--ip-forward
+  # defaults to true, even with --iptables=false); it is told not to, and a host that forwards anyway is named.
+  if [[ "$(cat /proc/sys/net/ipv4/ip_forward 2>/dev/null)" == 1 ]]; then
+    say "warning: this host forwards IPv4 (net.ipv4.ip_forward=1): packets from containers to outside addresses" \
+        "can leave it (without NAT, so no replies come back). Compose networks with 'internal: true' prevent that."
+  fi
   mkdir -p "$DATA_ROOT" "$EXEC_ROOT" "$(dirname "$SOCK")"
   [[ -s "$CONFIG_FILE" ]] || echo '{}' >"$CONFIG_FILE"
   rm -f "$SOCK"
@@ -121,7 +127,7 @@ cmd_start() {
   # setsid: its own session, so the caller's Ctrl-C or job control never reaches it; it ends with `stop`.
   setsid dockerd \
     --config-file "$CONFIG_FILE" \
-    --iptables=false --ip6tables=false --ip-masq=false --bridge=none \
+    --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false --bridge=none \
     --storage-driver overlay2 \
     --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" \
     -H "unix://$SOCK" --pidfile "$PIDFILE" \
