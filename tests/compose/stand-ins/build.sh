@@ -13,6 +13,8 @@
 # (build context, build args, base image). Rootfs tarballs are cached in $TOOLS_CACHE/stand-ins/rootfs.
 # Builds that install from PyPI use the host network (docker build --network host); containers never do.
 # Environment: STAND_IN_HOST_CA=0 leaves this machine's extra CA certificates out of the images (see README).
+# Single-quoted $... below is meant for the shell or Python inside the containers or mmdebstrap's hooks.
+# shellcheck disable=SC2016
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -101,6 +103,7 @@ build_base() {  # build_base NAME PACKAGES  -> sets BASE_IMAGE
   local cas; cas="$(host_cas)"
   key="$(
     printf '%s\n' "$ROOTFS_RECIPE" "$SUITE" minbase "$packages" "$MIRROR" "$SECURITY_MIRROR"
+    # shellcheck disable=SC2086  # one path per word
     [[ -z "$cas" ]] || sha256sum $cas | cut -d' ' -f1
   )"
   key="$(sha256sum <<<"$key" | cut -c1-16)"
@@ -123,7 +126,6 @@ build_base() {  # build_base NAME PACKAGES  -> sets BASE_IMAGE
     local hooks=()
     if [[ -n "$cas" ]]; then
       note "adding $(wc -l <<<"$cas") CA certificate(s) this machine trusts: $(tr '\n' ' ' <<<"$cas")"
-      # shellcheck disable=SC2046
       hooks+=(--customize-hook="copy-in $(tr '\n' ' ' <<<"$cas")/usr/local/share/ca-certificates/"
               --customize-hook='chroot "$1" update-ca-certificates')
     fi
@@ -513,7 +515,7 @@ main() {
   case "${1:-}" in
     verify) mode=verify; shift ;;
     list) for k in lambda-python lambda-adapter ministack-light ministack-full node; do printf '%-16s %s\n' "$k" "$(tags_of "$k")"; done; return 0 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
+    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; return 0 ;;
   esac
   local names=("$@"); (( ${#names[@]} )) || names=("${ALL[@]}")
   need_engine
