@@ -41,7 +41,13 @@ def build_services(settings: Settings) -> Services:
         ),
         users=repository,
         notes=repository,
-        storage=S3FileStorage(s3_client(settings.aws_region, settings.aws_endpoint_url), settings.s3_bucket),
+        storage=S3FileStorage(
+            s3_client(settings.aws_region, settings.aws_endpoint_url),
+            settings.s3_bucket,
+            presigner=s3_client(
+                settings.aws_region, settings.s3_presign_endpoint_url or settings.aws_endpoint_url
+            ),
+        ),
     )
 
 

@@ -12,9 +12,8 @@
 # `go install ...@version` is refused for this module (its go.mod has exclude directives), hence download + build.
 set -euo pipefail
 
-# TODO(lib.sh): TOOLS_CACHE will come from scripts/lib.sh (same definition) once the scripts are restructured.
-TOOLS_CACHE="${TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda}"
-COMPOSE_VERSION="${COMPOSE_VERSION:-v2.40.3}"   # v5.x needs go >= 1.26.10
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # TOOLS_CACHE, COMPOSE_VERSION
 
 DOCKER_CONFIG_DIR="$TOOLS_CACHE/docker"
 PLUGIN="$DOCKER_CONFIG_DIR/cli-plugins/docker-compose"

@@ -13,8 +13,8 @@
 # Everything lives under $TOOLS_CACHE/docker: data-root, exec-root, socket, pidfile, log.
 set -euo pipefail
 
-# TODO(lib.sh): TOOLS_CACHE will come from scripts/lib.sh (same definition) once the scripts are restructured.
-TOOLS_CACHE="${TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fastapi-lambda}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # TOOLS_CACHE
 
 ENGINE_DIR="$TOOLS_CACHE/docker"
 DATA_ROOT="$ENGINE_DIR/data"

@@ -12,14 +12,17 @@ _s3_call = unavailable_on_transport_errors("S3")
 
 
 class S3FileStorage(FileStorage):
-    def __init__(self, client: "S3Client", bucket: str) -> None:
+    def __init__(self, client: "S3Client", bucket: str, *, presigner: "S3Client | None" = None) -> None:
+        """`presigner` signs the URLs clients use (signing is local); it differs from `client` only where
+        clients reach S3 at another address than the app does (the emulator in compose)."""
         self._client = client
+        self._presigner = presigner or client
         self._bucket = bucket
 
     @_s3_call
     def presign_upload(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedUpload:
         # Signing is local (no request), but the policy is what S3 enforces on the upload.
-        post = self._client.generate_presigned_post(
+        post = self._presigner.generate_presigned_post(
             Bucket=self._bucket,
             Key=key,
             Fields={"Content-Type": content_type},
@@ -30,7 +33,7 @@ class S3FileStorage(FileStorage):
 
     @_s3_call
     def presign_download(self, key: str, expires_in: int) -> str:
-        return self._client.generate_presigned_url(
+        return self._presigner.generate_presigned_url(
             "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
         )
 

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"
     # Emulators only: the production guard below refuses them in prod.
     aws_endpoint_url: str | None = None
+    # Where clients (a browser, curl on the host) reach the S3 emulator, when it differs from where the app
+    # does: in compose the app reaches it by its service name, the host on 127.0.0.1. Presigned URLs name it.
+    s3_presign_endpoint_url: str | None = None
     firebase_auth_emulator_host: str | None = None
     # A Google credential configuration (JSON), used only for the Admin API call behind revocation checks:
     # typically workload identity federation, which trades the function's AWS role for a Google token
@@ -39,7 +42,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "aws_endpoint_url", "firebase_auth_emulator_host", "google_credentials_config", mode="before"
+        "aws_endpoint_url",
+        "s3_presign_endpoint_url",
+        "firebase_auth_emulator_host",
+        "google_credentials_config",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -74,6 +81,7 @@ class Settings(BaseSettings):
                 name
                 for name, value in (
                     ("AWS_ENDPOINT_URL", self.aws_endpoint_url),
+                    ("S3_PRESIGN_ENDPOINT_URL", self.s3_presign_endpoint_url),
                     ("FIREBASE_AUTH_EMULATOR_HOST", self.firebase_auth_emulator_host),
                 )
                 if value

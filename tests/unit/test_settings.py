@@ -9,7 +9,11 @@ from tests.support.fakes import make_settings
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("aws_endpoint_url", "http://127.0.0.1:4599"), ("firebase_auth_emulator_host", "127.0.0.1:9199")],
+    [
+        ("aws_endpoint_url", "http://127.0.0.1:4599"),
+        ("s3_presign_endpoint_url", "http://127.0.0.1:4599"),
+        ("firebase_auth_emulator_host", "127.0.0.1:9199"),
+    ],
 )
 def test_prod_refuses_to_start_with_an_emulator_variable(variable: str, value: str) -> None:
     with pytest.raises(ValidationError, match=r"refusing to start: ENVIRONMENT=prod with emulator"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -22,10 +23,11 @@ from pathlib import Path
 from devstack import config, paths
 from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
-from devstack.deploy import delete_from_emulator, deploy_to_emulator
+from devstack.deploy import delete_from_emulator, deploy_to_emulator, stack_outputs, write_env_file
 from devstack.emulators import firebase_accounts
-from devstack.environment import FUNCTION, Endpoints, local_environment
-from devstack.lambdafn.runtime import LambdaChain
+from devstack.environment import FUNCTION, Endpoints, endpoints_for, function_environment, local_environment
+from devstack.lambdafn.function_config import function_config
+from devstack.lambdafn.runtime import LambdaChain, invoke_url
 from devstack.supervision import StartupError, http_ok, print_sink
 from devstack.tools import tool
 
@@ -98,11 +100,31 @@ def dev(_: argparse.Namespace) -> int:
     return 0
 
 
+AWS_ENDPOINT_ENV = "DEVSTACK_AWS_ENDPOINT"
+FIREBASE_HOST_ENV = "DEVSTACK_FIREBASE_HOST"
+"""Where the emulators are when they are not on 127.0.0.1 (compose sets both for its containers)."""
+
+
+def emulator_addresses(facts: config.LocalFacts) -> tuple[str, str]:
+    """The AWS emulator's endpoint and the Auth emulator's host:port, as this process reaches them."""
+    aws = os.environ.get(AWS_ENDPOINT_ENV) or facts.aws.endpoint
+    firebase = os.environ.get(FIREBASE_HOST_ENV) or f"127.0.0.1:{facts.ports.firebase}"
+    return aws, firebase
+
+
 def running_endpoints() -> Endpoints:
-    """Where the parts of the running `devstack dev` listen."""
-    if not paths.RUN_FILE.exists():
-        raise StartupError("No running `make dev` found. Start it first (in another terminal).")
-    return Endpoints(**json.loads(paths.RUN_FILE.read_text()))
+    """Where the parts of the running local environment listen: `make dev`'s, else the compose stack's
+    (the emulators where the facts say, the table and bucket from the deployed stack)."""
+    if paths.RUN_FILE.exists():
+        return Endpoints(**json.loads(paths.RUN_FILE.read_text()))
+    facts = config.load()
+    aws, firebase = emulator_addresses(facts)
+    if not http_ok(f"{aws}/_localstack/health"):
+        raise StartupError(
+            f"No running local environment found (no `make dev`, and no AWS emulator answers at {aws}). "
+            "Start one first: `make dev`, or `make up` / `docker compose up --wait`."
+        )
+    return endpoints_for(facts, aws=aws, firebase_auth_host=firebase, outputs=stack_outputs(facts.aws, aws))
 
 
 def token(args: argparse.Namespace) -> int:
@@ -119,7 +141,8 @@ def token(args: argparse.Namespace) -> int:
 
 def deploy(args: argparse.Namespace) -> int:
     facts = config.load()
-    endpoint = args.endpoint or facts.aws.endpoint
+    aws, firebase = emulator_addresses(facts)
+    endpoint = args.endpoint or aws
     if not http_ok(f"{endpoint}/_localstack/health"):
         raise StartupError(
             f"No AWS emulator answers at {endpoint}. Start one (`make dev`) or pass --endpoint."
@@ -127,14 +150,22 @@ def deploy(args: argparse.Namespace) -> int:
     if args.delete:
         delete_from_emulator(facts, endpoint)
         return 0
-    for key, value in deploy_to_emulator(facts, endpoint).items():
+    outputs = deploy_to_emulator(facts, endpoint)
+    for key, value in outputs.items():
         print(f"{key:24} {value}")
+    if args.function_env:
+        endpoints = endpoints_for(facts, aws=endpoint, firebase_auth_host=firebase, outputs=outputs)
+        function = function_config(paths.BUILD_DIR / FUNCTION, region=facts.aws.region)
+        variables = function.variables(function_environment(facts, endpoints), app_port=facts.ports.app)
+        write_env_file(args.function_env, variables)
+        print(f"the function's environment: {args.function_env}")
     return 0
 
 
 def gateway(args: argparse.Namespace) -> int:
+    host, _, port = args.rie.rpartition(":")
     serve(
-        args.invoke_url,
+        invoke_url(host, int(port)),
         host=args.host,
         port=args.port or config.load().ports.gateway,
         timeout_s=args.timeout,
@@ -200,10 +231,18 @@ def _parser() -> argparse.ArgumentParser:
     deploy_parser = commands.add_parser("deploy", help="deploy template.yml to the running emulator")
     deploy_parser.add_argument("--endpoint", help="the emulator's URL (default: localstack/localstack.env)")
     deploy_parser.add_argument("--delete", action="store_true", help="delete the stack instead")
+    deploy_parser.add_argument(
+        "--function-env",
+        type=Path,
+        metavar="FILE",
+        help="also write the function's environment there (KEY='value')",
+    )
     deploy_parser.set_defaults(run=deploy)
 
     gateway_parser = commands.add_parser("gateway", help="the HTTP API gateway in front of a running RIE")
-    gateway_parser.add_argument("--invoke-url", required=True, help="RIE's invoke URL")
+    gateway_parser.add_argument(
+        "--rie", required=True, metavar="HOST:PORT", help="where RIE's invoke API listens"
+    )
     gateway_parser.add_argument("--host", default="127.0.0.1")
     gateway_parser.add_argument("--port", type=int, help="default: GATEWAY_PORT (devstack/devstack.env)")
     gateway_parser.add_argument(

@@ -1,13 +1,11 @@
 """Every local fact, read from the one file that defines it; nothing here repeats a value.
 
-- devstack/devstack.env: the tool cache's name, the chain's ports, the Lambda tool versions
-- localstack/localstack.env: the AWS emulator's version, port, region and credentials
-- firebase-emulator/firebase.json and .firebaserc: the Auth emulator's settings, port and demo project
-- template.yml: the port the app listens on inside the function (its PORT variable), as on Lambda
+- devstack/devstack.env: the tool cache's name, the local ports, the Lambda tool and compose versions
+- localstack/localstack.env: the AWS emulator's version, image, port, region and credentials
+- firebase-emulator/firebase.json and .firebaserc: the Auth emulator's settings and demo project
 
-A port moves with the environment variable of the same name as its key (GATEWAY_PORT=3100 make dev;
-FIREBASE_AUTH_PORT for the Firebase emulator, whose file is JSON). `load(root)` reads another checkout's
-files, so tests can show that editing a file changes what `make dev` runs.
+A port moves with the environment variable of the same name as its key (GATEWAY_PORT=3100 make dev).
+`load(root)` reads another checkout's files: tests show that editing a file changes what `make dev` runs.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -22,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from devstack import paths
-from devstack.lambdafn.function_config import app_port
 from devstack.supervision import StartupError, free_port
+
+_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines (comments and blank lines skipped), as scripts/lib.sh sources them."""
+    """KEY=VALUE lines (comments and blank lines skipped), as scripts/lib.sh sources them and compose reads
+    them: a value may use ${KEY} of a line above."""
     values: dict[str, str] = {}
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         text = line.strip()
@@ -36,7 +37,10 @@ def read_env_file(path: Path) -> dict[str, str]:
         key, separator, value = text.partition("=")
         if not separator or not key.isidentifier():
             raise StartupError(f"{path}:{number}: expected KEY=VALUE, got {line!r}")
-        values[key] = value
+        unknown = [name for name in _REFERENCE.findall(value) if name not in values]
+        if unknown:
+            raise StartupError(f"{path}:{number}: ${{{unknown[0]}}} is not defined on a line above")
+        values[key] = _REFERENCE.sub(lambda match: values[match.group(1)], value)
     return values
 
 
@@ -86,10 +90,6 @@ class FirebaseEmulator:
     """firebase-emulator/firebase.json as written."""
     project_id: str
     """.firebaserc's default project: a `demo-` id, which only the emulator accepts."""
-
-    @property
-    def port(self) -> int:
-        return int(self.settings["emulators"]["auth"]["port"])
 
     def settings_on_port(self, port: int) -> dict[str, Any]:
         """The same settings with another port (tests run on free ports)."""
@@ -143,9 +143,9 @@ def load(root: Path = paths.REPO_ROOT, environ: Mapping[str, str] = os.environ) 
     )
     ports = Ports(
         aws_emulator=_port(environ, "AWS_EMULATOR_PORT", emulator["AWS_EMULATOR_PORT"]),
-        firebase=_port(environ, "FIREBASE_AUTH_PORT", firebase.port),
+        firebase=_port(environ, "FIREBASE_AUTH_PORT", chain["FIREBASE_AUTH_PORT"]),
         gateway=_port(environ, "GATEWAY_PORT", chain["GATEWAY_PORT"]),
-        app=_port(environ, "APP_PORT", app_port(root / "template.yml")),
+        app=_port(environ, "APP_PORT", chain["APP_PORT"]),
         rie=_port(environ, "RIE_PORT", chain["RIE_PORT"]),
         runtime_api=_port(environ, "RUNTIME_API_PORT", chain["RUNTIME_API_PORT"]),
     )

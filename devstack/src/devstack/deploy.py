@@ -8,6 +8,7 @@ on the emulator.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -84,3 +85,12 @@ def delete_from_emulator(facts: config.LocalFacts, endpoint: str, *, sink: LogSi
     argv += ["--stack-name", template.stack_name(CONFIG_ENV)]
     env = sam_environment(facts.aws, endpoint)
     run_to_end("delete", argv, env=env, sink=sink, fix="See its output above.", cwd=paths.REPO_ROOT)
+
+
+def write_env_file(path: Path, variables: Mapping[str, str]) -> None:
+    """KEY='value' lines a shell can source (`set -a; . FILE`), written whole or not at all."""
+    text = "".join(f"{key}={shlex.quote(value)}\n" for key, value in sorted(variables.items()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)

@@ -46,6 +46,21 @@ class Endpoints:
     bucket: str
 
 
+def endpoints_for(
+    facts: config.LocalFacts, *, aws: str, firebase_auth_host: str, outputs: dict[str, str]
+) -> Endpoints:
+    """Where everything is, given the emulators' addresses and the deployed stack's outputs."""
+    return Endpoints(
+        api=f"http://127.0.0.1:{facts.ports.gateway}",
+        app=f"http://127.0.0.1:{facts.ports.app}",
+        aws=aws,
+        firebase_auth_host=firebase_auth_host,
+        project_id=facts.firebase.project_id,
+        table=outputs["TableName"],
+        bucket=outputs["BucketName"],
+    )
+
+
 def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict[str, str]:
     """What the template's values become locally: emulator endpoints, the deployed names, a demo project.
 
@@ -57,6 +72,8 @@ def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict
         # The template says DEBUG outside prod; locally that buries the request lines under botocore's.
         "LOG_LEVEL": "INFO",
         **facts.aws.client_environment(endpoints.aws),
+        # Presigned URLs name the emulator as the host reaches it (in compose the app uses its service name).
+        "S3_PRESIGN_ENDPOINT_URL": facts.aws.endpoint,
         "FIREBASE_AUTH_EMULATOR_HOST": endpoints.firebase_auth_host,
         "FIREBASE_PROJECT_ID": endpoints.project_id,
         "DYNAMODB_TABLE": endpoints.table,
@@ -105,15 +122,7 @@ def local_environment(
             deployer.join()
         if failures:
             raise failures[0]
-        endpoints = Endpoints(
-            api=f"http://127.0.0.1:{ports.gateway}",
-            app=f"http://127.0.0.1:{ports.app}",
-            aws=aws,
-            firebase_auth_host=auth_host,
-            project_id=facts.firebase.project_id,
-            table=outputs["TableName"],
-            bucket=outputs["BucketName"],
-        )
+        endpoints = endpoints_for(facts, aws=aws, firebase_auth_host=auth_host, outputs=outputs)
         chain = LambdaChain(
             artifact,
             env_overrides=function_environment(facts, endpoints),
@@ -126,7 +135,14 @@ def local_environment(
         stack.callback(chain.stop)
         chain.start()
         chain.wait_ready()
-        gateway_argv = ["--invoke-url", chain.invoke_url, "--host", "127.0.0.1", "--port", str(ports.gateway)]
+        gateway_argv = [
+            "--rie",
+            f"127.0.0.1:{ports.rie}",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ports.gateway),
+        ]
         gateway = ManagedProcess(
             "gateway", [sys.executable, "-m", "devstack", "gateway", *gateway_argv], sink=sink
         )

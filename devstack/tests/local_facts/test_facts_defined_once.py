@@ -26,6 +26,8 @@ ALLOWED = {
     ): "the AWS region dev, staging and prod deploy to, not the emulator's",
     (".github/workflows/deploy.yml", "AWS_EMULATOR_REGION"): "the AWS region of the real deploys (default)",
     ("backend/shared/settings.py", "AWS_EMULATOR_REGION"): "the app's own fallback when AWS_REGION is unset",
+    ("template.yml", "APP_PORT"): "the port on Lambda (the template's PORT); locally APP_PORT replaces it",
+    ("tests/compose/stand-ins/ministack/Dockerfile", "AWS_EMULATOR_PORT"): "upstream MiniStack's own default",
 }
 
 
@@ -47,6 +49,7 @@ def _port(value: int) -> re.Pattern[str]:
 
 def local_facts(root: Path) -> list[Fact]:
     facts = config.load(root, environ={})
+    emulator = config.read_env_file(root / "localstack" / "localstack.env")
     chain_env, emulator_env = "devstack/devstack.env", "localstack/localstack.env"
     found = [
         Fact(
@@ -68,7 +71,9 @@ def local_facts(root: Path) -> list[Fact]:
         ),
         Fact("MINISTACK_VERSION", emulator_env, _version(facts.aws.version)),
         Fact("AWS_SAM_TRANSLATOR_VERSION", emulator_env, _version(facts.aws.sam_translator_version)),
-        Fact("firebase port", "firebase-emulator/firebase.json", _port(facts.firebase.port)),
+        Fact("LOCALSTACK_VERSION", emulator_env, _version(emulator["LOCALSTACK_VERSION"])),
+        Fact("FIREBASE_AUTH_PORT", chain_env, _port(facts.ports.firebase)),
+        Fact("APP_PORT", chain_env, _port(facts.ports.app)),
         Fact(
             "firebase project",
             "firebase-emulator/.firebaserc",
@@ -124,7 +129,7 @@ def test_no_local_fact_is_written_twice() -> None:
         ('PROJECT = "{project}"\n', "firebase project"),
         ("RUN = {cache}/bin/uv\n", "TOOLS_CACHE_NAME"),
         ("pip install ministack=={ministack}\n", "MINISTACK_VERSION"),
-        ('url = "http://localhost:{firebase_port}/"\n', "firebase port"),
+        ('url = "http://localhost:{firebase_port}/"\n', "FIREBASE_AUTH_PORT"),
     ],
 )
 def test_a_planted_copy_is_found(planted: str, fact: str, tmp_path: Path) -> None:
@@ -134,7 +139,7 @@ def test_a_planted_copy_is_found(planted: str, fact: str, tmp_path: Path) -> Non
         project=facts.firebase.project_id,
         cache=facts.chain["TOOLS_CACHE_NAME"],
         ministack=facts.aws.version,
-        firebase_port=facts.firebase.port,
+        firebase_port=facts.ports.firebase,
     )
     planted_file = tmp_path / "planted.sh"
     planted_file.write_text(text)

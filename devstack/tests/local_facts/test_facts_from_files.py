@@ -19,7 +19,7 @@ FACT_FILES = ("devstack/devstack.env", "localstack/localstack.env", "firebase-em
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     """A copy of the files the facts come from, to edit."""
-    for relative in (*FACT_FILES, "firebase-emulator/.firebaserc", "template.yml"):
+    for relative in (*FACT_FILES, "firebase-emulator/.firebaserc"):
         (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(paths.REPO_ROOT / relative, tmp_path / relative)
     return tmp_path
@@ -28,8 +28,8 @@ def checkout(tmp_path: Path) -> Path:
 def test_firebase_json_is_what_the_emulator_runs_with(checkout: Path, tmp_path: Path) -> None:
     settings_file = checkout / "firebase-emulator" / "firebase.json"
     settings = json.loads(settings_file.read_text())
-    settings["emulators"]["auth"]["port"] = 9555
     settings["emulators"]["singleProjectMode"] = False
+    settings["emulators"]["auth"]["host"] = "127.0.0.2"
     settings_file.write_text(json.dumps(settings))
     facts = config.load(checkout, environ={})
 
@@ -38,7 +38,7 @@ def test_firebase_json_is_what_the_emulator_runs_with(checkout: Path, tmp_path: 
     argv = emulator_command(facts.firebase, facts.ports.firebase, run_dir, data_dir=None)
 
     written = json.loads((run_dir / "firebase.json").read_text())
-    assert written["emulators"]["auth"]["port"] == 9555
+    assert written["emulators"]["auth"] == {"host": "127.0.0.2", "port": facts.ports.firebase}
     assert written["emulators"]["singleProjectMode"] is False
     assert argv[argv.index("--config") + 1] == str(run_dir / "firebase.json")
     assert argv[argv.index("--project") + 1] == facts.firebase.project_id
@@ -77,7 +77,10 @@ def test_a_port_moves_with_its_variable(variable: str, port_of: str) -> None:
     assert getattr(moved.ports, port_of) == 4321
 
 
-def test_the_app_port_is_the_templates(checkout: Path) -> None:
-    template = checkout / "template.yml"
-    template.write_text(template.read_text().replace("PORT: '8000'", "PORT: '8123'"))
-    assert config.load(checkout, environ={}).ports.app == 8123
+def test_a_value_may_use_a_key_above(tmp_path: Path) -> None:
+    env_file = tmp_path / "facts.env"
+    env_file.write_text("VERSION=1.2\nIMAGE=emulator:${VERSION}-full\n")
+    assert config.read_env_file(env_file)["IMAGE"] == "emulator:1.2-full"
+    env_file.write_text("IMAGE=emulator:${VERSION}\n")
+    with pytest.raises(StartupError, match=r"facts\.env:1: \$\{VERSION\} is not defined on a line above"):
+        config.read_env_file(env_file)

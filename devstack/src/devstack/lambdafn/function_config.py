@@ -13,7 +13,7 @@ from typing import Any
 
 from devstack import paths
 from devstack.supervision import StartupError
-from devstack.template import Evaluator, load, parameter_values, resource_of_type
+from devstack.template import Evaluator, load, parameter_values
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,23 @@ class FunctionConfig:
     environment: dict[str, str]
     unresolved: list[str] = field(default_factory=list)
     """Environment keys whose value only a deployed stack knows (pass them as overrides)."""
+
+    def variables(self, overrides: Mapping[str, str], *, app_port: int) -> dict[str, str]:
+        """What the function's processes get beyond the runtime's own settings: Lambda's variables for the
+        function, the template's environment, then `overrides`; the app listens on `app_port` (PORT)."""
+        variables = {
+            "_HANDLER": self.handler,
+            "AWS_LAMBDA_FUNCTION_NAME": self.logical_id,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size),
+            **self.environment,
+            **overrides,
+        }
+        variables["PORT"] = str(app_port)
+        if "AWS_LWA_PORT" in variables:
+            variables["AWS_LWA_PORT"] = str(app_port)
+        return variables
 
 
 def _declared_properties(template: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
@@ -75,14 +92,3 @@ def function_config(
         environment=resolved,
         unresolved=sorted(set(variables) - set(resolved)),
     )
-
-
-def app_port(template_path: Path = paths.TEMPLATE) -> int:
-    """The PORT the template gives the function: where the Web Adapter expects the app, on Lambda and here."""
-    template = load(template_path)
-    _, properties = resource_of_type(template, "AWS::Serverless::Function")
-    variables = _declared_properties(template, properties)["Environment"]["Variables"]
-    port = str(variables.get("PORT", variables.get("AWS_LWA_PORT", "")))
-    if not port.isdigit():
-        raise StartupError(f"{template_path}: the function sets no numeric PORT for the Web Adapter")
-    return int(port)

@@ -135,24 +135,16 @@ class LambdaChain:
             "TZ": ":UTC",
             "LAMBDA_TASK_ROOT": str(self.artifact_dir),
             "LAMBDA_RUNTIME_DIR": str(paths.LAMBDA_RUNTIME_DIR),
-            "_HANDLER": function.handler,
             # The runtime's own SDK (not in the zip); the artifact's packages still come first (cwd).
             "PYTHONPATH": str(RUNTIME_PYTHON),
             # /var/task is read-only on Lambda: keep __pycache__ out of the artifact sam deploy would zip.
             "PYTHONDONTWRITEBYTECODE": "1",
-            "AWS_LAMBDA_FUNCTION_NAME": function.logical_id,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
             # Lambda gives the function its region and its role's credentials; here, the emulator's.
-            **self.aws.client_environment(),
-            **function.environment,
-            **self.env_overrides,
+            **function.variables(
+                {**self.aws.client_environment(), **self.env_overrides}, app_port=self.app_port
+            ),
+            "BIND_HOST": "127.0.0.1",  # run.sh: loopback only, unlike Lambda's private sandbox
         }
-        env["PORT"] = str(self.app_port)
-        env["BIND_HOST"] = "127.0.0.1"  # run.sh: loopback only, unlike Lambda's private sandbox
-        if "AWS_LWA_PORT" in env:
-            env["AWS_LWA_PORT"] = str(self.app_port)
         missing = [key for key in function.unresolved if key not in env]
         if missing:
             self.log_sink(
