@@ -31,11 +31,29 @@ reset: ## Wipe local data (MiniStack state, emulator users)
 	rm -rf .local/data
 	@echo "local data wiped"
 
+##@ Containers (docker compose: the same parts as `make dev`)
+.PHONY: engine engine-stop up down logs
+engine: ## Start a private Docker engine when none answers (Linux, root; nothing leaves the machine)
+	@scripts/engine.sh start >/dev/null
+
+engine-stop: ## Stop the private Docker engine `make engine` started
+	@scripts/engine.sh stop
+
+up: ## docker compose up --build --wait, with taken ports and unhealthy parts named
+	@scripts/compose.sh up
+
+down: ## docker compose down (V=1 also wipes users, notes and files)
+	@scripts/compose.sh down $(if $(V),-v)
+
+logs: ## Follow the compose stack's logs
+	@scripts/compose.sh logs
+
 ##@ Tests and checks
-.PHONY: test test-unit test-integration test-devstack test-infra e2e smoke lint format typecheck check-iac
-test: install lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, IaC checks
-	$(RUN) $(PYTEST) tests --ignore=tests/smoke
+.PHONY: test test-unit test-integration test-devstack test-infra test-compose e2e smoke lint format typecheck check-iac
+test: install lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, compose, IaC checks
+	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose
 	$(IN_DEVSTACK) $(PYTEST)
+	@scripts/test-compose.sh
 	@$(MAKE) --no-print-directory check-iac
 
 test-unit: ## The backend's unit tests only (no emulators, seconds)
@@ -46,6 +64,9 @@ test-integration: ## API tests against MiniStack and the Firebase Auth emulator
 
 test-devstack: build ## devstack's own tests: local facts, the gateway vs SAM CLI, the real RIE + Web Adapter chain
 	$(IN_DEVSTACK) $(PYTEST)
+
+test-compose: build ## The compose stack for real (engine, stand-ins, up), the e2e suite and tests/compose on it
+	@scripts/test-compose.sh
 
 test-infra: ## Template tests and the deploy/update/destroy cycle on MiniStack
 	$(RUN) $(PYTEST) tests/infra

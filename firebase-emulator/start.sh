@@ -1,6 +1,7 @@
 #!/bin/sh
 # Starts the Auth emulator in its container with the project's firebase.json, on FIREBASE_AUTH_PORT and on all
-# of the container's interfaces (compose publishes it on 127.0.0.1 only). Users live in /data: imported at start,
+# of the container's interfaces (compose publishes it on 127.0.0.1 only). Users live in /data/users (the volume
+# is /data: an export replaces its target directory, which a mount point cannot be): imported at start,
 # exported on exit (SIGTERM), so they survive `docker compose down` + `up`.
 set -eu
 : "${FIREBASE_AUTH_PORT:?FIREBASE_AUTH_PORT is not set (compose passes it from devstack/devstack.env)}"
@@ -15,5 +16,6 @@ case "$project" in
   demo-*) ;;
   *) echo "start.sh: project '$project' (.firebaserc) must start with demo-: only a demo project stays emulator-only" >&2; exit 1 ;;
 esac
+mkdir -p /data/users
 exec node_modules/.bin/firebase emulators:start --only auth --project "$project" --config /tmp/firebase.json \
-  --import /data --export-on-exit /data
+  --import /data/users --export-on-exit /data/users

@@ -4,12 +4,16 @@
 # and devstack.config: `scripts/lib.sh tools-cache|tools-bin|lambda-python`.
 # shellcheck shell=bash
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-set -a
-# shellcheck source=devstack/devstack.env
-source "$PROJECT_ROOT/devstack/devstack.env"
-# shellcheck source=localstack/localstack.env
-source "$PROJECT_ROOT/localstack/localstack.env"
-set +a
+# KEY=VALUE lines, exported; a variable the caller already set wins (GATEWAY_PORT=3100 make up).
+load_facts() {
+  local key value
+  while IFS='=' read -r key value; do
+    [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
+    [[ -n "${!key+set}" ]] || eval "export $key=\"$value\""  # a value may use ${KEY} of a line above
+  done <"$1"
+}
+load_facts "$PROJECT_ROOT/devstack/devstack.env"
+load_facts "$PROJECT_ROOT/localstack/localstack.env"
 TOOLS_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/$TOOLS_CACHE_NAME"
 mkdir -p "$TOOLS_CACHE/bin"
 export UV_TOOL_DIR="$TOOLS_CACHE/uv-tools" UV_TOOL_BIN_DIR="$TOOLS_CACHE/bin"

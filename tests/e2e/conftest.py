@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 
 import httpx
 import pytest
@@ -22,9 +21,8 @@ from tests.support.target import Target
 def target() -> Iterator[Target]:
     base_url = os.environ.get("BASE_URL")
     if base_url:
-        # The running `make dev` provides the auth emulator the tests sign users up with.
-        running = replace(running_endpoints(), api=base_url.rstrip("/"))
-        yield Target(running, logs=None)
+        # A running `make dev` or compose stack: its emulators sign the test users up.
+        yield Target(running_endpoints(api=base_url.rstrip("/")), logs=None)
         return
     logs = LogCapture()
     with local_environment(config.load().isolated(), sink=logs) as (endpoints, _chain):

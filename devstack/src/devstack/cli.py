@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from devstack import config, paths
@@ -112,11 +112,14 @@ def emulator_addresses(facts: config.LocalFacts) -> tuple[str, str]:
     return aws, firebase
 
 
-def running_endpoints() -> Endpoints:
+def running_endpoints(api: str | None = None) -> Endpoints:
     """Where the parts of the running local environment listen: `make dev`'s, else the compose stack's
-    (the emulators where the facts say, the table and bucket from the deployed stack)."""
+    (the emulators where the facts say, the table and bucket from the deployed stack). With `api`, the one
+    whose gateway that is."""
     if paths.RUN_FILE.exists():
-        return Endpoints(**json.loads(paths.RUN_FILE.read_text()))
+        running = Endpoints(**json.loads(paths.RUN_FILE.read_text()))
+        if api in (None, running.api):
+            return running
     facts = config.load()
     aws, firebase = emulator_addresses(facts)
     if not http_ok(f"{aws}/_localstack/health"):
@@ -124,7 +127,10 @@ def running_endpoints() -> Endpoints:
             f"No running local environment found (no `make dev`, and no AWS emulator answers at {aws}). "
             "Start one first: `make dev`, or `make up` / `docker compose up --wait`."
         )
-    return endpoints_for(facts, aws=aws, firebase_auth_host=firebase, outputs=stack_outputs(facts.aws, aws))
+    endpoints = endpoints_for(
+        facts, aws=aws, firebase_auth_host=firebase, outputs=stack_outputs(facts.aws, aws)
+    )
+    return replace(endpoints, api=api) if api else endpoints
 
 
 def token(args: argparse.Namespace) -> int:

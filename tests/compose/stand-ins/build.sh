@@ -214,6 +214,16 @@ build_image() {  # build_image KEY DIR NETWORK(host|none) EXTRA_FILES... -- BUIL
   [[ "${1:-}" == -- ]] && shift
   args=("$@")
   local tags; read -r -a tags <<<"$(tags_of "$key")"
+  # A tag present without our label is the real upstream image (pulled where a registry is reachable): keep it.
+  local upstream=1 tag
+  for tag in "${tags[@]}"; do
+    { docker image inspect "$tag" >/dev/null 2>&1 && [[ -z "$(image_label "$tag")" ]]; } || upstream=0
+  done
+  if (( upstream )); then
+    note "$key: ${tags[*]} is the upstream image, kept"
+    record "$key" upstream "$(now_ms)" "${tags[0]}"
+    return 0
+  fi
   local ctx; ctx="$(mktemp -d "${TMPDIR:-/tmp}/stand-in-ctx.XXXXXX")"
   cp -a "$HERE/$dir/." "$ctx/"
   local f; for f in "${files[@]}"; do cp -a "$f" "$ctx/"; done

@@ -1,0 +1,75 @@
+"""compose.yaml as compose resolves it: pinned images, 127.0.0.1 only, a healthcheck on every long-running
+part, and LocalStack only with a token."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+import pytest
+
+from devstack import config
+from devstack.paths import REPO_ROOT
+
+ONE_SHOT = {"deploy", "devstack"}
+
+
+def resolved(**environment: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **environment}
+    return subprocess.run(
+        ["docker", "compose", "--profile", "tools", "config", "--format", "json"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def services() -> dict[str, Any]:
+    done = resolved()
+    assert done.returncode == 0, done.stderr
+    found: dict[str, Any] = json.loads(done.stdout)["services"]
+    return found
+
+
+def test_every_image_is_pinned(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        image = service["image"]
+        if "build" in service:  # built here from pinned bases; the tag only names the result
+            continue
+        tag = image.rsplit("/", 1)[-1].partition(":")[2]
+        assert tag not in ("", "latest"), (name, image)
+
+
+def test_ports_are_published_on_loopback_only(services: dict[str, Any]) -> None:
+    published = [(name, port) for name, service in services.items() for port in service.get("ports", [])]
+    assert published
+    assert all(port["host_ip"] == "127.0.0.1" for _, port in published), published
+
+
+def test_every_long_running_part_has_a_healthcheck(services: dict[str, Any]) -> None:
+    for name, service in services.items():
+        if name not in ONE_SHOT:
+            assert service.get("healthcheck", {}).get("test"), name
+
+
+def test_localstack_needs_its_token() -> None:
+    missing = resolved(AWS_EMULATOR="localstack", LOCALSTACK_AUTH_TOKEN="")
+    assert missing.returncode != 0
+    assert "AWS_EMULATOR=localstack needs LOCALSTACK_AUTH_TOKEN" in missing.stderr
+
+    given = resolved(AWS_EMULATOR="localstack", LOCALSTACK_AUTH_TOKEN="a-token")
+    assert given.returncode == 0, given.stderr
+    emulator = json.loads(given.stdout)["services"]["localstack"]
+    pinned = config.read_env_file(REPO_ROOT / "localstack" / "localstack.env")["LOCALSTACK_IMAGE"]
+    assert emulator["image"] == pinned
+    assert emulator["environment"]["LOCALSTACK_AUTH_TOKEN"] == "a-token"
+
+
+def test_ministack_is_the_version_make_dev_runs(services: dict[str, Any]) -> None:
+    assert services["localstack"]["image"].split(":")[-1].startswith(config.load().aws.version)
