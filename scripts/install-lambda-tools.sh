@@ -28,7 +28,7 @@ rie_ok() {
     [[ -x "$rie_bin" ]] || return 1
     # Ask the binary which module version it was built from (go embeds build info).
     if command -v go >/dev/null 2>&1; then
-        go version -m "$rie_bin" 2>/dev/null | grep -q "$rie_module[[:space:]]*$RIE_VERSION" || return 1
+        go version -m "$rie_bin" 2>/dev/null | grep -q "${rie_module}[[:space:]]*${RIE_VERSION}" || return 1
     fi
 }
 

@@ -266,7 +266,8 @@ build_one() {
       build_base python "python3.13,python3-pip,ca-certificates"
       local rie pins; rie="$(rie_binary)"; pins="$(runtime_sdk_pins)"
       note "runtime SDK pins (uv.lock): ${pins:-Dockerfile defaults}"
-      build_image lambda-python lambda-python host "$rie" -- "BASE_IMAGE=$BASE_IMAGE" ${pins:+"RUNTIME_SDK=$pins"}
+      [[ -n "$pins" ]] || die "uv.lock pins no boto3: the runtime SDK stand-in needs its version."
+      build_image lambda-python lambda-python host "$rie" -- "BASE_IMAGE=$BASE_IMAGE" "RUNTIME_SDK=$pins"
       ;;
     python)
       build_base python "python3.13,python3-pip,ca-certificates"
