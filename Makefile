@@ -33,8 +33,9 @@ reset: ## Wipe local data (MiniStack state, emulator users)
 
 ##@ Containers (docker compose: the same parts as `make dev`)
 .PHONY: engine engine-stop up down logs
-engine: ## Start a private Docker engine when none answers (Linux, root; nothing leaves the machine)
+engine: ## Start a private Docker engine when none answers (Linux, root; nothing leaves the machine) + compose
 	@scripts/engine.sh start >/dev/null
+	@docker compose version >/dev/null 2>&1 || scripts/compose-plugin.sh >/dev/null
 
 engine-stop: ## Stop the private Docker engine `make engine` started
 	@scripts/engine.sh stop

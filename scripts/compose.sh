@@ -6,7 +6,9 @@
 #   scripts/compose.sh down [-v]      stop (-v also wipes the users, notes and files)
 #   scripts/compose.sh logs [ARGS]    follow every part's logs
 #
-# Uses the engine DOCKER_HOST names, else the private one scripts/engine.sh started (`make engine`).
+# Uses the engine DOCKER_HOST names, else the private one scripts/engine.sh started (`make engine`). On the
+# private engine (no registry reachable) the upstream images are stand-ins built from Debian packages
+# (tests/compose/stand-ins); STAND_INS=1 forces them, STAND_INS=0 lets compose pull the real ones.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -45,10 +47,17 @@ explain_failure() {
   done < <(docker compose ps --all --format $'{{.Service}}\t{{.State}}\t{{.Health}}\t{{.ExitCode}}')
 }
 
+uses_private_engine() {
+  [[ "$(scripts/engine.sh status 2>/dev/null)" == *"private engine: dockerd pid"*"answers at ${DOCKER_HOST:-none}"* ]]
+}
+
 case "${1:-}" in
   up)
     shift
     require_free_ports
+    if [[ "${STAND_INS:-$(uses_private_engine && echo 1)}" == 1 ]]; then
+      tests/compose/stand-ins/build.sh
+    fi
     if ! docker compose up --build --wait "$@"; then
       explain_failure
       exit 1

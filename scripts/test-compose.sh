@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # `make test-compose`: the compose stack built and run for real, then the e2e suite and tests/compose against it.
 #   1. a Docker engine: the one that answers, else a private one (scripts/engine.sh) that is stopped at the end
-#   2. images no registry serves here: stand-ins under the upstream names (tests/compose/stand-ins), when the
-#      engine is the private one (STAND_INS=1 forces them, STAND_INS=0 lets compose pull the real images)
-#   3. the stack in a project of its own on free ports (never in the way of `make up` or `make dev`)
-#   4. BASE_URL=... pytest tests/e2e tests/compose, then `docker compose down -v`
+#   2. the stack in a project of its own on free ports (never in the way of `make up` or `make dev`), started
+#      by scripts/compose.sh (stand-ins for the upstream images on the private engine)
+#   3. BASE_URL=... pytest tests/e2e tests/compose, then `docker compose down -v`
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -35,12 +34,6 @@ finish() {
 }
 trap finish EXIT
 
-private_engine=0
-[[ "$(scripts/engine.sh status 2>/dev/null)" == *"private engine: dockerd pid"*"answers at $DOCKER_HOST"* ]] && private_engine=1
-if [[ "${STAND_INS:-$private_engine}" == 1 ]]; then
-  printf '\n==> stand-ins for the upstream images (built once, then skipped)\n'
-  tests/compose/stand-ins/build.sh
-fi
 printf '\n==> docker compose up --build --wait (project %s, API on :%s)\n' "$COMPOSE_PROJECT_NAME" "$GATEWAY_PORT"
 started=$SECONDS
 scripts/compose.sh up
