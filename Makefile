@@ -95,7 +95,7 @@ check-iac: ## sam validate --lint, cfn-lint, checkov, actionlint, zizmor, workfl
 	@scripts/check-iac.sh
 
 ##@ Build and deploy
-.PHONY: requirements build clean local deploy-local destroy-local deploy-dev deploy-staging deploy-prod logs status
+.PHONY: requirements build clean local deploy-local destroy-local deploy-dev deploy-staging deploy-prod function-logs status
 requirements: ## Re-export backend/requirements.txt from uv.lock (what sam build installs)
 	uv export --frozen --package backend --no-dev --no-hashes --no-emit-workspace --no-header --no-annotate -o backend/requirements.txt >/dev/null
 
@@ -123,7 +123,7 @@ deploy-staging: ## Build, deploy to staging, health check, smoke tests
 deploy-prod: ## Build, deploy to prod (confirms the change set), health check, smoke tests
 	@scripts/deploy.sh prod
 
-logs: ## Tail the function's logs (ENV=dev|staging|prod|local)
+function-logs: ## Tail a deployed function's logs (ENV=dev|staging|prod|local)
 	@scripts/stack.sh logs "$(ENV)"
 
 status: ## Show the stack, its outputs and the function configuration (ENV=dev|staging|prod|local)
