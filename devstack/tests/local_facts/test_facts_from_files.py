@@ -48,8 +48,8 @@ def test_a_moved_port_keeps_every_other_setting(tmp_path: Path) -> None:
     facts = config.load(environ={"FIREBASE_AUTH_PORT": "9777"})
     emulator_command(facts.firebase, facts.ports.firebase, tmp_path, data_dir=None)
     written = json.loads((tmp_path / "firebase.json").read_text())
-    assert written == facts.firebase.settings_on_port(9777)
-    assert {key for key in written["emulators"]} == {key for key in facts.firebase.settings["emulators"]}
+    expected = facts.firebase.settings_on_port(9777)
+    assert {key: written["emulators"][key] for key in expected["emulators"]} == expected["emulators"]
 
 
 def test_the_pinned_emulator_version_is_the_one_that_runs(checkout: Path) -> None:
@@ -84,3 +84,15 @@ def test_a_value_may_use_a_key_above(tmp_path: Path) -> None:
     env_file.write_text("IMAGE=emulator:${VERSION}\n")
     with pytest.raises(StartupError, match=r"facts\.env:1: \$\{VERSION\} is not defined on a line above"):
         config.read_env_file(env_file)
+
+
+def test_two_emulators_never_share_their_hub_or_logging_port(tmp_path: Path) -> None:
+    """firebase-tools probes 4400/4500, then binds: two starting together could pick the same one."""
+    facts = config.load(environ={})
+    written = []
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+        emulator_command(facts.firebase, facts.ports.firebase, tmp_path / run, data_dir=None)
+        written.append(json.loads((tmp_path / run / "firebase.json").read_text())["emulators"])
+    for service in ("hub", "logging"):
+        assert written[0][service]["port"] != written[1][service]["port"], service

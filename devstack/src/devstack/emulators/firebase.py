@@ -15,6 +15,7 @@ from devstack.supervision import (
     LogSink,
     ManagedProcess,
     StartupError,
+    free_port,
     http_ok,
     print_sink,
     require_free_port,
@@ -42,8 +43,14 @@ def emulator_command(
     With `data_dir`, users are imported at start and exported on exit, so they survive restarts.
     """
     require_demo_project(firebase)
+    written = firebase.settings_on_port(port)
+    # The emulator's own hub and logging ports default to 4400/4500, probed then bound: two emulators
+    # starting together (make dev beside a test run) can pick the same one, and the loser dies after
+    # reporting ready. Free ports of the OS's choosing never collide; firebase.json's own choice wins.
+    for service in ("hub", "logging"):
+        written["emulators"].setdefault(service, {"host": "127.0.0.1", "port": free_port()})
     settings = config_dir / "firebase.json"
-    settings.write_text(json.dumps(firebase.settings_on_port(port), indent=2))
+    settings.write_text(json.dumps(written, indent=2))
     argv = [str(CLI), "emulators:start", "--only", "auth", "--project", firebase.project_id]
     argv += ["--config", str(settings)]
     if data_dir is not None:
