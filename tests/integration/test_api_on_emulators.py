@@ -66,6 +66,15 @@ def test_stale_and_missing_if_match(client: TestClient, sign_up: SignUp) -> None
     assert client.get(note_url, headers=bearer(user)).json()["title"] == "a"
 
 
+def test_an_if_match_past_dynamodbs_number_precision_is_412(client: TestClient, sign_up: SignUp) -> None:
+    user = sign_up()
+    note_url = f"/notes/{create_note(client, user)['id']}"
+    too_long = {**bearer(user), "If-Match": f'"{"1" * 40}"'}  # DynamoDB numbers hold 38 digits
+    response = client.patch(note_url, json={"title": "x"}, headers=too_long)
+    assert response.status_code == 412
+    assert response.json()["error"]["code"] == "precondition_failed"
+
+
 def test_another_users_cursor_is_rejected(client: TestClient, sign_up: SignUp) -> None:
     owner, other = sign_up(), sign_up()
     for _ in range(2):

@@ -1,8 +1,10 @@
 """The HTTP layer on fakes: status codes, the one error shape, headers and the request log."""
 
+import asyncio
 import json
 import uuid
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -110,6 +112,48 @@ def test_patch_needs_if_match_and_rejects_a_stale_one(client: TestClient, backen
     assert stale.status_code == 412
     assert _error(stale.json())["code"] == "precondition_failed"
     assert client.get(url, headers=headers).json()["title"] == "x"
+
+
+def _patch_with_raw_header(
+    client: TestClient, url: str, headers: dict[str, str], if_match: bytes
+) -> httpx.Response:
+    """TestClient re-encodes header values as UTF-8; an ASGI transport hands the bytes over as sent, as a
+    real server does (the app reads them as Latin-1)."""
+
+    async def patch() -> httpx.Response:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as raw_client:
+            return await raw_client.patch(
+                url,
+                json={"title": "x"},
+                headers=[
+                    *((name.encode(), value.encode()) for name, value in headers.items()),
+                    (b"If-Match", if_match),
+                ],
+            )
+
+    return asyncio.run(patch())
+
+
+@pytest.mark.parametrize(
+    "if_match",
+    [
+        pytest.param(b'"\xb2"', id="superscript-two"),  # '²' to the app: str.isdigit() yes, int() no
+        pytest.param(b'"' + b"9" * 5000 + b'"', id="5000-digits"),  # past int()'s 4300-digit limit
+        pytest.param(b'"' + b"1" * 40 + b'"', id="40-digits"),  # past DynamoDB's 38 significant digits
+        pytest.param(b'"-1"', id="negative"),
+        pytest.param(b'"1", "2"', id="a-list"),
+    ],
+)
+def test_an_if_match_that_cannot_match_is_412(
+    client: TestClient, backend: FakeBackend, if_match: bytes
+) -> None:
+    headers = _auth(backend)
+    url = f"/notes/{client.post('/notes', json={'title': 't'}, headers=headers).json()['id']}"
+    response = _patch_with_raw_header(client, url, headers, if_match)
+    assert response.status_code == 412
+    assert _error(response.json())["code"] == "precondition_failed"
+    assert client.get(url, headers=headers).json()["title"] == "t"
 
 
 def test_file_download_returns_the_record_and_a_signed_url(client: TestClient, backend: FakeBackend) -> None:
