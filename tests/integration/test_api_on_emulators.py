@@ -188,6 +188,29 @@ def test_account_deletion_removes_items_and_objects(
     assert objects_of(bystander.uid) == 1
 
 
+def test_a_uid_that_could_overlap_another_users_prefix_is_refused(
+    client: TestClient,
+    sign_up: SignUp,
+    sign_up_as: Callable[[str], AuthUser],
+    settings: Settings,
+    s3: "S3Client",
+) -> None:
+    owner = sign_up()
+    note_id = create_note(client, owner)["id"]
+    ticket = start_upload(client, owner, note_id, "text/plain", 4).json()
+    assert upload(ticket, b"data", "text/plain").status_code in UPLOAD_ACCEPTED
+    for uid in (f"{owner.uid}/b", f"{owner.uid}/.."):
+        intruder = sign_up_as(uid)
+        assert intruder.uid == uid
+        responses = [
+            client.post("/notes", json={"title": "t"}, headers=bearer(intruder)),
+            client.delete("/users/me", headers=bearer(intruder)),
+        ]
+        assert [response.status_code for response in responses] == [401, 401]
+    listed = s3.list_objects_v2(Bucket=settings.s3_bucket, Prefix=f"users/{owner.uid}/")
+    assert [entry["Key"] for entry in listed.get("Contents", [])] == [ticket["upload"]["fields"]["key"]]
+
+
 def test_disabled_user_is_rejected_where_revocation_is_checked(
     client: TestClient, sign_up: SignUp, settings: Settings, auth_emulator_host: str
 ) -> None:

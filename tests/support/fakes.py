@@ -146,19 +146,20 @@ class FakeTokenVerifier(TokenVerifier):
     """Accepts exactly the tokens it was given; `revoked` ones pass only without check_revoked."""
 
     def __init__(self) -> None:
-        self.principals: dict[str, Principal] = {}
+        self.claims: dict[str, tuple[str, str | None]] = {}  # token -> (uid, role)
         self.revoked: set[str] = set()
 
     def issue(self, uid: str, role: str | None = None) -> str:
         token = f"token-{uid}"
-        self.principals[token] = Principal(uid=uid, email=f"{uid}@example.com", role=role)
+        self.claims[token] = (uid, role)
         return token
 
     def verify(self, token: str, *, check_revoked: bool) -> Principal:
-        principal = self.principals.get(token)
-        if principal is None or (check_revoked and token in self.revoked):
+        if token not in self.claims or (check_revoked and token in self.revoked):
             raise AuthenticationFailed("invalid or missing credentials")
-        return principal
+        uid, role = self.claims[token]
+        # Built from the claims on each call, as the real verifier does, so the Principal's checks apply.
+        return Principal(uid=uid, email=f"{uid}@example.com", role=role)
 
 
 class FakeBackend:

@@ -173,6 +173,30 @@ def test_file_download_returns_the_record_and_a_signed_url(client: TestClient, b
     }
 
 
+@pytest.mark.parametrize("uid", ["a/b", "a/..", "a/", "a#b", "a b", "", "x" * 129])
+def test_a_uid_that_could_overlap_another_users_keys_is_refused(
+    client: TestClient, backend: FakeBackend, uid: str
+) -> None:
+    """users/a/ would cover users/a/b/: one account's deletion must never reach another's objects."""
+    owner = _auth(backend, "a")
+    note_id = client.post("/notes", json={"title": "t"}, headers=owner).json()["id"]
+    client.post(
+        f"/notes/{note_id}/files",
+        json={"file_name": "f", "content_type": "text/plain", "size": 1},
+        headers=owner,
+    )
+    objects = set(backend.storage.objects)
+    other = _auth(backend, uid)
+    responses = [
+        client.post("/notes", json={"title": "t"}, headers=other),
+        client.get(f"/notes/{note_id}", headers=other),
+        client.delete("/users/me", headers=other),
+    ]
+    assert [response.status_code for response in responses] == [401] * len(responses)
+    assert backend.storage.objects == objects
+    assert len(objects) == 1
+
+
 def test_malformed_ids_never_reach_the_repository(client: TestClient, backend: FakeBackend) -> None:
     response = client.get("/notes/USER%23bob", headers=_auth(backend))
     assert response.status_code == 422
