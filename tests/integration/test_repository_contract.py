@@ -10,6 +10,7 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 import pytest
+from botocore.exceptions import ClientError
 
 from domain.entities import MAX_FILES_PER_NOTE, FileRecord, Note, Page, UserProfile, object_key
 from domain.errors import InvalidCursor, LimitExceeded, NotFound, VersionConflict
@@ -17,6 +18,8 @@ from domain.ids import new_id
 from domain.ports import NoteRepository, UserRepository
 from infrastructure.aws import dynamodb_client
 from infrastructure.dynamodb import DynamoRepository
+from infrastructure.dynamodb_items import note_to_item
+from infrastructure.dynamodb_refusals import failed_conditions
 from shared.settings import Settings
 from tests.support.fakes import InMemoryRepository
 
@@ -315,3 +318,37 @@ def test_deleting_a_users_items_leaves_everyone_elses(repository: Repository) ->
     assert repository.list_profiles(10, None).items == [bobs_profile]
     assert repository.list_notes("bob", 10, None).items == [bobs_note]
     assert repository.list_files("bob", bobs_note.id, 10, None).items == [bobs_file]
+
+
+# --- how DynamoDB refuses (tests/unit/test_dynamodb_refusals.py stubs this shape) --------------------
+
+
+def test_a_refused_transaction_names_the_item_whose_condition_failed(
+    settings: Settings, new_table: Callable[[], str]
+) -> None:
+    client = dynamodb_client(settings.aws_region, settings.aws_endpoint_url)
+    table = new_table()
+    full = replace(_note("alice"), file_count=MAX_FILES_PER_NOTE)
+    DynamoRepository(client, table).add_note(full)
+    note_key = {"pk": note_to_item(full)["pk"], "sk": note_to_item(full)["sk"]}
+    with pytest.raises(ClientError) as refused:
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {**note_key, "sk": {"S": "FILE#x"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": note_key,
+                        "ConditionExpression": "file_count < :max",
+                        "ExpressionAttributeValues": {":max": {"N": str(MAX_FILES_PER_NOTE)}},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            ]
+        )
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert [reason["Code"] for reason in refused.value.response["CancellationReasons"]] == [
+        "None",
+        "ConditionalCheckFailed",
+    ]
+    assert failed_conditions(refused.value) == {1: note_to_item(full)}

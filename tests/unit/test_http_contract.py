@@ -239,6 +239,7 @@ def test_unavailable_backend_is_503(
     response = client.get("/notes", headers=_auth(backend))
     assert response.status_code == 503
     assert _error(response.json())["code"] == "service_unavailable"
+    assert int(response.headers["retry-after"]) > 0  # RFC 9110: seconds to wait before trying again
 
 
 def test_unexpected_errors_are_a_json_500_without_internals(
