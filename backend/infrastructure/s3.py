@@ -1,5 +1,7 @@
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
 from domain.entities import PresignedUpload
 from domain.ports import FileStorage
 from infrastructure.aws import unavailable_on_transport_errors
@@ -36,14 +38,30 @@ class S3FileStorage(FileStorage):
 
     @_s3_call
     def delete_object(self, key: str) -> None:
-        self._client.delete_object(Bucket=self._bucket, Key=key)
+        self._delete_versions(key, of_key=key)
 
     @_s3_call
     def delete_prefix(self, prefix: str) -> None:
-        paginator = self._client.get_paginator("list_objects_v2")
+        self._delete_versions(prefix)
+
+    def _delete_versions(self, prefix: str, of_key: str | None = None) -> None:
+        """Every version and delete marker under `prefix` (of the one key `of_key`, if given). In a
+        versioned bucket a plain delete only hides the bytes under a marker; deleting each version id
+        removes them. In an unversioned one each object is listed once, as version "null"."""
+        paginator = self._client.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=self._bucket, Prefix=prefix):
             objects: list[ObjectIdentifierTypeDef] = [
-                {"Key": entry["Key"]} for entry in page.get("Contents", [])
+                {"Key": entry["Key"], "VersionId": entry["VersionId"]}
+                for entry in [*page.get("Versions", []), *page.get("DeleteMarkers", [])]
+                if of_key is None or entry["Key"] == of_key
             ]
-            if objects:
-                self._client.delete_objects(Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True})
+            if not objects:
+                continue
+            response = self._client.delete_objects(
+                Bucket=self._bucket, Delete={"Objects": objects, "Quiet": True}
+            )
+            # Quiet: a 200 that lists only the failures. One left is a delete that did not happen.
+            if failed := response.get("Errors"):
+                code, key = failed[0].get("Code", ""), failed[0].get("Key")
+                message = f"{len(failed)} versions left, the first of {key}: {failed[0].get('Message')}"
+                raise ClientError({"Error": {"Code": code, "Message": message}}, "DeleteObjects")

@@ -141,3 +141,11 @@ def sign_up_as(auth_emulator_host: str, settings: Settings) -> Callable[[str], A
         return firebase_accounts.sign_in(auth_emulator_host, email)
 
     return create
+
+
+@pytest.fixture(scope="session")
+def versioned_bucket(settings: Settings, s3: "S3Client") -> str:
+    """The stack's bucket with versioning on, whatever template.yml says: a delete must remove every
+    version, and only a versioned bucket keeps the versions that show whether it did."""
+    s3.put_bucket_versioning(Bucket=settings.s3_bucket, VersioningConfiguration={"Status": "Enabled"})
+    return settings.s3_bucket

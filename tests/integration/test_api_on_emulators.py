@@ -113,6 +113,36 @@ def test_upload_and_download_through_presigned_urls(client: TestClient, sign_up:
     assert client.get(f"/notes/{note_id}", headers=bearer(user)).json()["file_count"] == 0
 
 
+def _versions(s3: "S3Client", bucket: str, prefix: str) -> list[str]:
+    """The version id of every version and delete marker under the prefix."""
+    listed = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
+    return [entry["VersionId"] for entry in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]]
+
+
+def test_a_deleted_file_leaves_no_version_and_a_reused_ticket_cannot_restore_one(
+    client: TestClient, sign_up: SignUp, versioned_bucket: str, s3: "S3Client"
+) -> None:
+    user = sign_up()
+    note_id = create_note(client, user)["id"]
+    ticket = start_upload(client, user, note_id, "text/plain", 5).json()
+    key = ticket["upload"]["fields"]["key"]
+    for content in (b"first", b"again"):  # a ticket can be used until it expires: two versions
+        assert upload(ticket, content, "text/plain").status_code in UPLOAD_ACCEPTED
+    deleted_versions = _versions(s3, versioned_bucket, key)
+    assert len(deleted_versions) == 2
+    file_url = f"/notes/{note_id}/files/{ticket['file']['id']}"
+
+    assert client.delete(file_url, headers=bearer(user)).status_code == 204
+    assert _versions(s3, versioned_bucket, key) == []
+
+    # S3 cannot revoke a presigned POST: the ticket still stores bytes under its key until it expires.
+    assert upload(ticket, b"later", "text/plain").status_code in UPLOAD_ACCEPTED
+    after = _versions(s3, versioned_bucket, key)
+    assert len(after) == 1
+    assert set(after).isdisjoint(deleted_versions)  # nothing deleted came back
+    assert client.get(file_url, headers=bearer(user)).status_code == 404  # and the API serves no new bytes
+
+
 def test_upload_policy_rejects_too_large_and_wrong_type(client: TestClient, sign_up: SignUp) -> None:
     user = sign_up()
     note_id = create_note(client, user)["id"]

@@ -3,6 +3,7 @@
 Each subclasses its port, so mypy checks every signature here rather than where the fake is wired."""
 
 import secrets
+from collections import Counter
 from dataclasses import replace
 from typing import TypeVar
 
@@ -119,14 +120,24 @@ class InMemoryRepository(UserRepository, NoteRepository):
 
 
 class InMemoryStorage(FileStorage):
-    """`objects` holds keys as if the client had uploaded to every presigned POST."""
+    """A versioned bucket, by count: `versions` holds how many versions (delete markers included) each key
+    has. Presigning an upload counts as the client using it once, at once; receive_upload is the client
+    using a ticket again, or late. Held to S3FileStorage by tests/integration/test_storage_contract.py."""
 
     def __init__(self) -> None:
-        self.objects: set[str] = set()
+        self.versions: Counter[str] = Counter()
         self.upload_policies: dict[str, tuple[str, int]] = {}
 
+    @property
+    def objects(self) -> set[str]:
+        """Every key with anything left under it."""
+        return set(+self.versions)
+
+    def receive_upload(self, key: str) -> None:
+        self.versions[key] += 1
+
     def presign_upload(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedUpload:
-        self.objects.add(key)
+        self.receive_upload(key)
         self.upload_policies[key] = (content_type, max_size)
         return PresignedUpload(
             url="https://storage.invalid/upload", fields={"key": key}, expires_in=expires_in
@@ -136,10 +147,11 @@ class InMemoryStorage(FileStorage):
         return f"https://storage.invalid/{key}?expires={expires_in}"
 
     def delete_object(self, key: str) -> None:
-        self.objects.discard(key)
+        del self.versions[key]
 
     def delete_prefix(self, prefix: str) -> None:
-        self.objects = {key for key in self.objects if not key.startswith(prefix)}
+        for key in [key for key in self.versions if key.startswith(prefix)]:
+            del self.versions[key]
 
 
 class FakeTokenVerifier(TokenVerifier):
