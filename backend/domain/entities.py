@@ -88,7 +88,11 @@ class PresignedUpload:
 
 def object_key(owner_uid: str, note_id: str, file_id: str) -> str:
     """Built from ids only: a client-supplied file name never reaches the key."""
-    return f"{user_object_prefix(owner_uid)}notes/{note_id}/files/{file_id}"
+    return f"{note_object_prefix(owner_uid, note_id)}files/{file_id}"
+
+
+def note_object_prefix(owner_uid: str, note_id: str) -> str:
+    return f"{user_object_prefix(owner_uid)}notes/{note_id}/"
 
 
 def user_object_prefix(owner_uid: str) -> str:

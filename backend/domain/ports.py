@@ -41,8 +41,9 @@ class NoteRepository(Protocol):
         (else VersionConflict; NotFound if gone). file_count and created_at stay as stored."""
         ...
 
-    def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
-        """Removes the note and its file records together; NotFound if the note is gone."""
+    def delete_note(self, owner_uid: str, note_id: str) -> None:
+        """Removes the note and every file record of it in one step: a file added meanwhile is removed
+        with them or refused (NotFound), never left without its note. NotFound if the note is gone."""
         ...
 
     def add_file(self, record: FileRecord, max_files_per_note: int) -> None:

@@ -30,7 +30,7 @@ from infrastructure.dynamodb_keys import (
     table_key,
     user_pk,
 )
-from infrastructure.dynamodb_refusals import Backoff, failed_conditions
+from infrastructure.dynamodb_refusals import Backoff, TryAgain, failed_conditions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -190,26 +190,50 @@ class DynamoRepository(UserRepository, NoteRepository):
         return _BACKOFF.run(attempt)
 
     @_dynamodb_call
-    def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
+    def delete_note(self, owner_uid: str, note_id: str) -> None:
         pk = user_pk(owner_uid)
-        note_delete: Any = {
-            "Delete": {
-                "TableName": self._table,
-                "Key": table_key(pk, note_sk(note_id)),
-                "ConditionExpression": "attribute_exists(pk)",
-            }
-        }
-        file_deletes: list[Any] = [
-            {"Delete": {"TableName": self._table, "Key": table_key(pk, file_sk(note_id, record.id))}}
-            for record in files
-        ]
 
         def attempt() -> None:
+            # Read consistently: a file added just before must be listed, or the count below cannot match.
+            file_keys = list(
+                self._query_all(
+                    KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                    ExpressionAttributeValues={
+                        ":pk": {"S": pk},
+                        ":prefix": {"S": files_of_note_prefix(note_id)},
+                    },
+                    ProjectionExpression="pk, sk",
+                    ConsistentRead=True,
+                )
+            )
+            # file_count moves with every file record (add_file, delete_file): if it still equals the
+            # number listed, and each listed record still exists, the list is all of them.
+            note_delete: Any = {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": table_key(pk, note_sk(note_id)),
+                    "ConditionExpression": "attribute_exists(pk) AND file_count = :listed",
+                    "ExpressionAttributeValues": {":listed": {"N": str(len(file_keys))}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            file_deletes: list[Any] = [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                }
+                for key in file_keys
+            ]
             try:
                 self._client.transact_write_items(TransactItems=[note_delete, *file_deletes])
             except ClientError as error:
-                failed_conditions(error)  # the one condition: the note exists
-                raise NotFound("note not found") from error
+                failed = failed_conditions(error)
+                if 0 in failed and failed[0] is None:
+                    raise NotFound("note not found") from error
+                raise TryAgain("the note's files changed while it was being deleted") from error
 
         _BACKOFF.run(attempt)
 

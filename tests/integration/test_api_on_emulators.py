@@ -141,6 +141,9 @@ def test_a_deleted_file_leaves_no_version_and_a_reused_ticket_cannot_restore_one
     assert len(after) == 1
     assert set(after).isdisjoint(deleted_versions)  # nothing deleted came back
     assert client.get(file_url, headers=bearer(user)).status_code == 404  # and the API serves no new bytes
+    # Those bytes go with the note (or the account).
+    assert client.delete(f"/notes/{note_id}", headers=bearer(user)).status_code == 204
+    assert _versions(s3, versioned_bucket, f"users/{user.uid}/") == []
 
 
 def test_upload_policy_rejects_too_large_and_wrong_type(client: TestClient, sign_up: SignUp) -> None:

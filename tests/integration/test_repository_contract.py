@@ -209,25 +209,42 @@ def test_update_of_a_missing_note_is_not_found(repository: Repository) -> None:
         repository.update_note(_note("alice"), expected_version=1)
 
 
-def test_deleting_a_note_deletes_the_files_it_is_given(repository: Repository) -> None:
-    note = _note("alice")
-    repository.add_note(note)
-    records = [_file(note) for _ in range(2)]
+def test_deleting_a_note_deletes_all_its_files_and_no_other(repository: Repository) -> None:
+    note, other = _note("alice"), _note("alice")
+    for each in (note, other):
+        repository.add_note(each)
+    records = [_file(note) for _ in range(3)]
     for record in records:
         repository.add_file(record, MAX_FILES_PER_NOTE)
-    repository.delete_note("alice", note.id, records)
+    repository.delete_file(records[0])
+    kept = _file(other)
+    repository.add_file(kept, MAX_FILES_PER_NOTE)
+
+    repository.delete_note("alice", note.id)
+
     assert repository.get_note("alice", note.id) is None
-    assert [repository.get_file("alice", note.id, record.id) for record in records] == [None, None]
+    assert [repository.get_file("alice", note.id, record.id) for record in records] == [None] * 3
     assert repository.list_files("alice", note.id, 10, None).items == []
+    assert repository.list_files("alice", other.id, 10, None).items == [kept]
+
+
+def test_no_file_can_be_added_to_a_deleted_note(repository: Repository) -> None:
+    note = _note("alice")
+    repository.add_note(note)
+    repository.delete_note("alice", note.id)
+    record = _file(note)
+    with pytest.raises(NotFound):
+        repository.add_file(record, MAX_FILES_PER_NOTE)
+    assert repository.get_file("alice", note.id, record.id) is None
 
 
 def test_deleting_a_missing_or_foreign_note_is_not_found(repository: Repository) -> None:
     note = _note("alice")
     repository.add_note(note)
     with pytest.raises(NotFound):
-        repository.delete_note("alice", new_id(), [])
+        repository.delete_note("alice", new_id())
     with pytest.raises(NotFound):
-        repository.delete_note("bob", note.id, [])
+        repository.delete_note("bob", note.id)
     assert repository.get_note("alice", note.id) == note
 
 

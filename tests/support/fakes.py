@@ -71,11 +71,10 @@ class InMemoryRepository(UserRepository, NoteRepository):
         self.notes[(note.owner_uid, note.id)] = stored
         return stored
 
-    def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
+    def delete_note(self, owner_uid: str, note_id: str) -> None:
         if self.notes.pop((owner_uid, note_id), None) is None:
             raise NotFound("note not found")
-        for record in files:
-            self.files.pop((owner_uid, note_id, record.id), None)
+        self.files = {key: record for key, record in self.files.items() if key[:2] != (owner_uid, note_id)}
 
     def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
         note = self.get_note(record.owner_uid, record.note_id)

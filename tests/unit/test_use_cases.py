@@ -99,6 +99,17 @@ def test_deleting_a_note_deletes_its_files_and_objects(backend: FakeBackend) -> 
         backend.services.files.get(ALICE, note.id, ticket.file.id)
 
 
+def test_deleting_a_note_deletes_what_a_reused_ticket_stored_after_its_file_was_deleted(
+    backend: FakeBackend,
+) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    ticket = backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
+    backend.services.files.delete(ALICE, note.id, ticket.file.id)
+    backend.storage.receive_upload(ticket.file.object_key)  # the ticket, used again before it expired
+    backend.services.notes.delete(ALICE, note.id)
+    assert backend.storage.objects == set()
+
+
 def test_deleting_a_file_uncounts_it(backend: FakeBackend) -> None:
     note = backend.services.notes.create(ALICE, "n", "")
     ticket = backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
