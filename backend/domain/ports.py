@@ -11,6 +11,14 @@ class TokenVerifier(Protocol):
         ...
 
 
+class UserAccounts(Protocol):
+    """The sign-in accounts behind the tokens (Firebase Auth users)."""
+
+    def delete_user(self, uid: str) -> None:
+        """No new tokens for this uid after this; done already if there is no such account."""
+        ...
+
+
 class UserRepository(Protocol):
     def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
         """Stores `profile` unless one exists; returns the stored profile either way."""

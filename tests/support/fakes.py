@@ -10,7 +10,7 @@ from typing import TypeVar
 from bootstrap import wire_services
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
 from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
-from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserRepository
+from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserAccounts, UserRepository
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -153,12 +153,14 @@ class InMemoryStorage(FileStorage):
             del self.versions[key]
 
 
-class FakeTokenVerifier(TokenVerifier):
-    """Accepts exactly the tokens it was given; `revoked` ones pass only without check_revoked."""
+class FakeIdentity(TokenVerifier, UserAccounts):
+    """Accepts exactly the tokens it was given. As with Firebase, tokens that were revoked, or whose
+    account was deleted, pass only without check_revoked (until they expire)."""
 
     def __init__(self) -> None:
         self.claims: dict[str, tuple[str, str | None]] = {}  # token -> (uid, role)
         self.revoked: set[str] = set()
+        self.deleted: set[str] = set()
 
     def issue(self, uid: str, role: str | None = None) -> str:
         token = f"token-{uid}"
@@ -166,11 +168,16 @@ class FakeTokenVerifier(TokenVerifier):
         return token
 
     def verify(self, token: str, *, check_revoked: bool) -> Principal:
-        if token not in self.claims or (check_revoked and token in self.revoked):
+        if token not in self.claims:
             raise AuthenticationFailed("invalid or missing credentials")
         uid, role = self.claims[token]
+        if check_revoked and (token in self.revoked or uid in self.deleted):
+            raise AuthenticationFailed("invalid or missing credentials")
         # Built from the claims on each call, as the real verifier does, so the Principal's checks apply.
         return Principal(uid=uid, email=f"{uid}@example.com", role=role)
+
+    def delete_user(self, uid: str) -> None:
+        self.deleted.add(uid)
 
 
 class FakeBackend:
@@ -179,9 +186,13 @@ class FakeBackend:
     def __init__(self) -> None:
         self.repository = InMemoryRepository()
         self.storage = InMemoryStorage()
-        self.tokens = FakeTokenVerifier()
+        self.identity = FakeIdentity()
         self.services = wire_services(
-            token_verifier=self.tokens, users=self.repository, notes=self.repository, storage=self.storage
+            token_verifier=self.identity,
+            accounts=self.identity,
+            users=self.repository,
+            notes=self.repository,
+            storage=self.storage,
         )
 
 

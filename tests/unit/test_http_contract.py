@@ -13,7 +13,7 @@ from tests.support.fakes import FakeBackend
 
 
 def _auth(backend: FakeBackend, uid: str = "alice", role: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {backend.tokens.issue(uid, role)}"}
+    return {"Authorization": f"Bearer {backend.identity.issue(uid, role)}"}
 
 
 def _error(response_json: object) -> dict[str, object]:
@@ -59,7 +59,7 @@ def test_revoked_token_is_rejected_where_revocation_is_checked(
     client: TestClient, backend: FakeBackend
 ) -> None:
     headers = _auth(backend, "alice", role="admin")
-    backend.tokens.revoked.add(headers["Authorization"].removeprefix("Bearer "))
+    backend.identity.revoked.add(headers["Authorization"].removeprefix("Bearer "))
     assert client.get("/users/me", headers=headers).status_code == 200
     assert client.get("/users", headers=headers).status_code == 401
     assert client.delete("/users/me", headers=headers).status_code == 401

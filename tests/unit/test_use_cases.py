@@ -1,7 +1,7 @@
 import pytest
 
 from domain.entities import MAX_FILES_PER_NOTE, Principal
-from domain.errors import LimitExceeded, NotFound, PermissionDenied, VersionConflict
+from domain.errors import LimitExceeded, NotFound, PermissionDenied, ServiceUnavailable, VersionConflict
 from tests.support.fakes import FakeBackend
 
 ALICE = Principal(uid="alice", email="alice@example.com", role=None)
@@ -40,6 +40,44 @@ def test_account_deletion_removes_every_item_and_object_of_the_caller_only(backe
     assert services.notes.list(ALICE, 10, None).items == []
     assert all(key.startswith("users/bob/") for key in backend.storage.objects)
     assert len(backend.storage.objects) == 1
+
+
+def test_account_deletion_deletes_the_sign_in_account(backend: FakeBackend) -> None:
+    for caller in (ALICE, BOB):
+        backend.services.users.get_my_profile(caller)
+    backend.services.users.delete_my_account(ALICE)
+    assert backend.identity.deleted == {"alice"}
+
+
+def test_account_deletion_removes_an_upload_that_lands_while_the_records_go(
+    backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    ticket = backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
+    delete_records = backend.repository.delete_all_user_items
+
+    def upload_lands_meanwhile(uid: str) -> None:
+        backend.storage.receive_upload(ticket.file.object_key)  # the ticket used again, in flight
+        delete_records(uid)
+
+    monkeypatch.setattr(backend.repository, "delete_all_user_items", upload_lands_meanwhile)
+    backend.services.users.delete_my_account(ALICE)
+    assert backend.storage.objects == set()
+
+
+def test_an_account_deletion_that_fails_halfway_keeps_the_sign_in_account(
+    backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without it the caller could not authenticate to try again."""
+    backend.services.notes.create(ALICE, "n", "")
+
+    def unreachable(_: str) -> None:
+        raise ServiceUnavailable("S3 is unavailable")
+
+    monkeypatch.setattr(backend.storage, "delete_prefix", unreachable)
+    with pytest.raises(ServiceUnavailable):
+        backend.services.users.delete_my_account(ALICE)
+    assert backend.identity.deleted == set()
 
 
 def test_note_update_bumps_the_version_and_rejects_stale_versions(backend: FakeBackend) -> None:
