@@ -77,7 +77,10 @@ class FileStorage(Protocol):
         self, key: str, content_type: str, max_size: int, expires_in: int
     ) -> PresignedUpload: ...
 
-    def presign_download(self, key: str, expires_in: int) -> str: ...
+    def presign_download(self, key: str, expires_in: int, file_name: str) -> str:
+        """A URL that downloads the object as an attachment named file_name: never shown inline, so an
+        uploaded page or SVG cannot run in the storage's origin."""
+        ...
 
     def delete_object(self, key: str) -> None:
         """Every version of exactly this key: nothing stays that a version id could bring back."""

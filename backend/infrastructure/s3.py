@@ -1,4 +1,5 @@
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
@@ -11,6 +12,13 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 _s3_call = unavailable_on_transport_errors("S3")
+
+
+def attachment(file_name: str) -> str:
+    """Content-Disposition per RFC 6266: an attachment, named in ASCII for old clients (anything else,
+    quotes and backslashes become "_") and exactly in RFC 8187's filename*, which current ones prefer."""
+    fallback = "".join(char if " " <= char <= "~" and char not in '"\\' else "_" for char in file_name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 class S3FileStorage(FileStorage):
@@ -31,10 +39,10 @@ class S3FileStorage(FileStorage):
         return PresignedUpload(url=post["url"], fields=dict(post["fields"]), expires_in=expires_in)
 
     @_s3_call
-    def presign_download(self, key: str, expires_in: int) -> str:
-        return self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_in
-        )
+    def presign_download(self, key: str, expires_in: int, file_name: str) -> str:
+        # Signed into the URL: S3 answers with this Content-Disposition, whatever the upload said.
+        params = {"Bucket": self._bucket, "Key": key, "ResponseContentDisposition": attachment(file_name)}
+        return self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
 
     @_s3_call
     def delete_object(self, key: str) -> None:

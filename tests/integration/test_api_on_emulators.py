@@ -146,6 +146,25 @@ def test_a_deleted_file_leaves_no_version_and_a_reused_ticket_cannot_restore_one
     assert _versions(s3, versioned_bucket, f"users/{user.uid}/") == []
 
 
+@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/xhtml+xml"])
+def test_a_download_is_an_attachment_never_a_page(
+    client: TestClient, sign_up: SignUp, content_type: str
+) -> None:
+    """Served inline, an uploaded page would run its scripts in the bucket's origin."""
+    user = sign_up()
+    note_id = create_note(client, user)["id"]
+    content = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"
+    ticket = start_upload(client, user, note_id, content_type, len(content)).json()
+    assert upload(ticket, content, content_type).status_code in UPLOAD_ACCEPTED
+    file_url = f"/notes/{note_id}/files/{ticket['file']['id']}"
+    downloaded = httpx.get(client.get(file_url, headers=bearer(user)).json()["download_url"], timeout=10)
+    assert downloaded.status_code == 200
+    assert downloaded.content == content
+    assert downloaded.headers["content-disposition"] == (
+        "attachment; filename=\"report final.txt\"; filename*=UTF-8''report%20final.txt"
+    )
+
+
 def test_upload_policy_rejects_too_large_and_wrong_type(client: TestClient, sign_up: SignUp) -> None:
     user = sign_up()
     note_id = create_note(client, user)["id"]

@@ -6,6 +6,7 @@ import secrets
 from collections import Counter
 from dataclasses import replace
 from typing import TypeVar
+from urllib.parse import quote
 
 from bootstrap import wire_services
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
@@ -142,8 +143,8 @@ class InMemoryStorage(FileStorage):
             url="https://storage.invalid/upload", fields={"key": key}, expires_in=expires_in
         )
 
-    def presign_download(self, key: str, expires_in: int) -> str:
-        return f"https://storage.invalid/{key}?expires={expires_in}"
+    def presign_download(self, key: str, expires_in: int, file_name: str) -> str:
+        return f"https://storage.invalid/{key}?expires={expires_in}&attachment={quote(file_name)}"
 
     def delete_object(self, key: str) -> None:
         del self.versions[key]

@@ -168,7 +168,8 @@ def test_file_download_returns_the_record_and_a_signed_url(client: TestClient, b
     assert response.status_code == 200
     assert response.json() == {
         "file": created["file"],
-        "download_url": f"https://storage.invalid/{created['upload']['fields']['key']}?expires=300",
+        "download_url": f"https://storage.invalid/{created['upload']['fields']['key']}?expires=300"
+        "&attachment=a.txt",
         "expires_in": 300,
     }
 

@@ -114,8 +114,10 @@ def test_a_download_ticket_presigns_the_owners_object_only(backend: FakeBackend)
     upload = backend.services.files.start_upload(ALICE, note.id, "a.txt", "text/plain", 3)
     ticket = backend.services.files.start_download(ALICE, note.id, upload.file.id)
     assert ticket.file == upload.file
-    # The fake storage writes the expiry it was asked to sign into the URL.
-    assert ticket.url == f"https://storage.invalid/{upload.file.object_key}?expires={ticket.expires_in}"
+    # The fake storage writes the expiry and the attachment name it was asked to sign into the URL.
+    assert ticket.url == (
+        f"https://storage.invalid/{upload.file.object_key}?expires={ticket.expires_in}&attachment=a.txt"
+    )
     with pytest.raises(NotFound):
         backend.services.files.start_download(BOB, note.id, upload.file.id)
 
