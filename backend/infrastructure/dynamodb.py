@@ -128,13 +128,8 @@ class DynamoRepository(UserRepository, NoteRepository):
             )
         )
         for start in range(0, len(keys), _BATCH_WRITE_LIMIT):
-            requests: Any = {
-                self._table: [
-                    {"DeleteRequest": {"Key": key}} for key in keys[start : start + _BATCH_WRITE_LIMIT]
-                ]
-            }
-            while requests:
-                requests = self._client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
+            batch = keys[start : start + _BATCH_WRITE_LIMIT]
+            self._write_batch({self._table: [{"DeleteRequest": {"Key": key}} for key in batch]})
 
     # --- notes -------------------------------------------------------------------------------------
 
@@ -317,6 +312,18 @@ class DynamoRepository(UserRepository, NoteRepository):
         _BACKOFF.run(attempt)
 
     # --- helpers -----------------------------------------------------------------------------------
+
+    def _write_batch(self, requests: Any) -> None:
+        """BatchWriteItem answers what it could not do (throttled) as UnprocessedItems, with a 200: those
+        are sent again, with backoff, a bounded number of times."""
+
+        def attempt() -> None:
+            nonlocal requests
+            requests = self._client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
+            if requests:
+                raise TryAgain("unprocessed items")
+
+        _BACKOFF.run(attempt)
 
     def _get(self, from_item: Callable[[Item], T], pk: str, sk: str) -> T | None:
         response = self._client.get_item(TableName=self._table, Key=table_key(pk, sk), ConsistentRead=True)

@@ -174,3 +174,18 @@ def test_an_update_that_keeps_conflicting_is_unavailable(
     _update_refused(stubber, "TransactionConflictException", times=PLENTY)
     with pytest.raises(ServiceUnavailable):
         repository.update_note(replace(NOTE, version=2), expected_version=1)
+
+
+def test_unprocessed_items_of_a_batch_are_retried_a_bounded_number_of_times(
+    stubber: Stubber, repository: DynamoRepository
+) -> None:
+    key = {"pk": {"S": "USER#alice"}, "sk": {"S": "PROFILE"}}
+    stubber.add_response("query", {"Items": [key]})
+    for _ in range(PLENTY):
+        stubber.add_response(
+            "batch_write_item", {"UnprocessedItems": {"unit-table": [{"DeleteRequest": {"Key": key}}]}}
+        )
+    with pytest.raises(ServiceUnavailable):
+        repository.delete_all_user_items("alice")
+    with pytest.raises(AssertionError):  # it stopped by itself, before the answers ran out
+        stubber.assert_no_pending_responses()
