@@ -125,6 +125,7 @@ class DynamoRepository(UserRepository, NoteRepository):
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": user_pk(uid)}},
                 ProjectionExpression="pk, sk",
+                ConsistentRead=True,  # or an item written a moment ago could outlive the account
             )
         )
         for start in range(0, len(keys), _BATCH_WRITE_LIMIT):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 from domain.entities import MAX_FILES_PER_NOTE, FileRecord, Note, object_key
 from domain.errors import LimitExceeded, NotFound, ServiceUnavailable, VersionConflict
@@ -37,6 +37,9 @@ FILE = FileRecord(
 # More refusals than any bounded retry makes: what is left over shows the retry stopped by itself.
 PLENTY = 10
 NO_REASON: dict[str, Any] = {"Code": "None"}
+_ANY_QUERY = dict.fromkeys(
+    ["TableName", "KeyConditionExpression", "ExpressionAttributeValues", "ProjectionExpression"], ANY
+)
 
 
 def _failed_condition(item: Note | None = None) -> dict[str, Any]:
@@ -189,3 +192,13 @@ def test_unprocessed_items_of_a_batch_are_retried_a_bounded_number_of_times(
         repository.delete_all_user_items("alice")
     with pytest.raises(AssertionError):  # it stopped by itself, before the answers ran out
         stubber.assert_no_pending_responses()
+
+
+def test_the_account_deletion_lists_what_to_remove_consistently(
+    stubber: Stubber, repository: DynamoRepository
+) -> None:
+    """An eventually consistent query can miss an item written a moment ago, which would then outlive
+    the account. MiniStack reads consistently either way, so only the request can show it."""
+    stubber.add_response("query", {"Items": []}, expected_params={**_ANY_QUERY, "ConsistentRead": True})
+    repository.delete_all_user_items("alice")
+    stubber.assert_no_pending_responses()
