@@ -13,6 +13,7 @@ from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.supervision import free_port
 from shared.settings import Settings
+from tests.support.buckets import versions_under
 from tests.support.flows import UPLOAD_ACCEPTED, bearer, collect_pages, create_note, start_upload, upload
 
 if TYPE_CHECKING:
@@ -114,9 +115,7 @@ def test_upload_and_download_through_presigned_urls(client: TestClient, sign_up:
 
 
 def _versions(s3: "S3Client", bucket: str, prefix: str) -> list[str]:
-    """The version id of every version and delete marker under the prefix."""
-    listed = s3.list_object_versions(Bucket=bucket, Prefix=prefix)
-    return [entry["VersionId"] for entry in [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]]
+    return [version for _, version in versions_under(s3, bucket, prefix)]
 
 
 def test_a_deleted_file_leaves_no_version_and_a_reused_ticket_cannot_restore_one(

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from api.dependencies import Services
@@ -17,7 +16,8 @@ from bootstrap import build_services
 from domain.entities import Principal
 from domain.errors import NotFound, ServiceUnavailable
 from shared.settings import Settings
-from tests.support.flows import UPLOAD_ACCEPTED
+from tests.support.buckets import versions_under
+from tests.support.flows import UPLOAD_ACCEPTED, post_upload
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -31,8 +31,7 @@ UPLOADED_BEFORE = 2  # files whose bytes are in S3 (twice: a reused ticket) befo
 
 
 def _upload(ticket: UploadTicket, content: bytes) -> None:
-    fields = {**ticket.upload.fields, "Content-Type": ticket.file.content_type}
-    response = httpx.post(ticket.upload.url, data=fields, files={"file": ("f", content)}, timeout=10)
+    response = post_upload(ticket.upload.url, ticket.upload.fields, content, ticket.file.content_type)
     assert response.status_code in UPLOAD_ACCEPTED, response.text
 
 
@@ -86,10 +85,7 @@ def test_no_file_record_or_object_outlives_a_note_deleted_during_uploads(
             ConsistentRead=True,
             Select="COUNT",
         )["Count"]
-        listed = s3.list_object_versions(
-            Bucket=versioned_bucket, Prefix=f"users/{caller.uid}/notes/{note.id}/"
-        )
-        versions_left += len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
+        versions_left += len(versions_under(s3, versioned_bucket, f"users/{caller.uid}/notes/{note.id}/"))
 
     assert services.notes.list(caller, 100, None).items == []
     # The outcomes say which interleavings this run saw.

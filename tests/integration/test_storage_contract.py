@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
 from domain.ports import FileStorage
 from infrastructure.s3 import S3FileStorage
+from tests.support.buckets import versions_under
 from tests.support.fakes import InMemoryStorage
-from tests.support.flows import UPLOAD_ACCEPTED
+from tests.support.flows import UPLOAD_ACCEPTED, post_upload
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -55,14 +55,11 @@ def _s3(s3: "S3Client", *, versioned: bool) -> Bucket:
 
     def upload(key: str) -> None:
         ticket = storage.presign_upload(key, "text/plain", 10, 60)
-        fields = {**ticket.fields, "Content-Type": "text/plain"}
-        response = httpx.post(ticket.url, data=fields, files={"file": ("f", b"bytes")}, timeout=10)
+        response = post_upload(ticket.url, ticket.fields, b"bytes", "text/plain")
         assert response.status_code in UPLOAD_ACCEPTED, response.text
 
     def left(prefix: str) -> list[str]:
-        listed = s3.list_object_versions(Bucket=name, Prefix=prefix)
-        entries = [*listed.get("Versions", []), *listed.get("DeleteMarkers", [])]
-        return sorted(entry["Key"] for entry in entries)
+        return sorted(key for key, _ in versions_under(s3, name, prefix))
 
     def hide(key: str) -> None:
         s3.delete_object(Bucket=name, Key=key)
