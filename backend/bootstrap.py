@@ -9,20 +9,25 @@ from api.dependencies import Services
 from application.files import FileService
 from application.notes import NoteService
 from application.users import UserService
-from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserRepository
+from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserAccounts, UserRepository
 from infrastructure.aws import dynamodb_client, s3_client
 from infrastructure.dynamodb import DynamoRepository
-from infrastructure.firebase import FirebaseTokenVerifier
+from infrastructure.firebase_accounts import FirebaseAuth
 from infrastructure.s3 import S3FileStorage
 from shared.settings import Settings
 
 
 def wire_services(
-    *, token_verifier: TokenVerifier, users: UserRepository, notes: NoteRepository, storage: FileStorage
+    *,
+    token_verifier: TokenVerifier,
+    accounts: UserAccounts,
+    users: UserRepository,
+    notes: NoteRepository,
+    storage: FileStorage,
 ) -> Services:
     return Services(
         token_verifier=token_verifier,
-        users=UserService(users, storage),
+        users=UserService(users, storage, accounts),
         notes=NoteService(notes, storage),
         files=FileService(notes, storage),
     )
@@ -33,12 +38,14 @@ def build_services(settings: Settings) -> Services:
     repository = DynamoRepository(
         dynamodb_client(settings.aws_region, settings.aws_endpoint_url), settings.dynamodb_table
     )
+    firebase = FirebaseAuth(
+        settings.firebase_project_id,
+        settings.firebase_auth_emulator_host,
+        google_credentials_config=settings.google_credentials_config,
+    )
     return wire_services(
-        token_verifier=FirebaseTokenVerifier(
-            settings.firebase_project_id,
-            settings.firebase_auth_emulator_host,
-            google_credentials_config=settings.google_credentials_config,
-        ),
+        token_verifier=firebase,
+        accounts=firebase,
         users=repository,
         notes=repository,
         storage=S3FileStorage(

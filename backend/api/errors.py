@@ -32,6 +32,8 @@ _HTTP_CODES = {
 
 # RFC 6750: a 401 names the scheme the client should use.
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# A 503 says when to come back (RFC 9110): the backing service was busy or out of reach just now.
+_RETRY_AFTER = {"Retry-After": "1"}
 
 
 def error_response(
@@ -59,7 +61,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
         (mapping for kind, mapping in _DOMAIN_STATUS.items() if isinstance(exc, kind)),
         (500, "internal_error"),
     )
-    return error_response(status, code, str(exc), _request_id(request))
+    headers = _RETRY_AFTER if isinstance(exc, errors.ServiceUnavailable) else None
+    return error_response(status, code, str(exc), _request_id(request), headers=headers)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -58,7 +58,7 @@ class FileService:
 
     def start_download(self, caller: Principal, note_id: str, file_id: str) -> DownloadTicket:
         record = self.get(caller, note_id, file_id)
-        url = self._storage.presign_download(record.object_key, URL_EXPIRY_SECONDS)
+        url = self._storage.presign_download(record.object_key, URL_EXPIRY_SECONDS, record.file_name)
         return DownloadTicket(file=record, url=url, expires_in=URL_EXPIRY_SECONDS)
 
     def delete(self, caller: Principal, note_id: str, file_id: str) -> None:

@@ -1,7 +1,7 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from domain.entities import MAX_FILES_PER_NOTE, Note, Page, Principal
+from domain.entities import Note, Page, Principal, note_object_prefix
 from domain.errors import NotFound
 from domain.ids import new_id
 from domain.ports import FileStorage, NoteRepository
@@ -51,8 +51,7 @@ class NoteService:
         return self._notes.update_note(changed, expected_version)
 
     def delete(self, caller: Principal, note_id: str) -> None:
-        note = self.get(caller, note_id)
-        files = self._notes.list_files(caller.uid, note.id, limit=MAX_FILES_PER_NOTE, cursor=None).items
-        self._notes.delete_note(caller.uid, note.id, files)
-        for record in files:
-            self._storage.delete_object(record.object_key)
+        self._notes.delete_note(caller.uid, note_id)
+        # Every file's object is under the note's prefix, and so is anything a ticket stored after its
+        # file was deleted.
+        self._storage.delete_prefix(note_object_prefix(caller.uid, note_id))

@@ -1,6 +1,9 @@
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
+
+from domain.errors import AuthenticationFailed
 
 T = TypeVar("T")
 
@@ -10,6 +13,11 @@ MAX_FILE_SIZE = 10 * 1024 * 1024
 MAX_FILES_PER_NOTE = 20
 
 
+# Firebase uids are 1-128 characters, and custom auth may put anything in them. Ours become a key
+# prefix (USER#{uid}, users/{uid}/): limited to these characters no uid is a prefix of another's keys.
+_UID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller, as stated by a verified ID token."""
@@ -17,6 +25,11 @@ class Principal:
     uid: str
     email: str | None
     role: str | None
+
+    def __post_init__(self) -> None:
+        if _UID.fullmatch(self.uid) is None:
+            # A valid token, but for an account whose keys could overlap another's ("a/b" under "a/").
+            raise AuthenticationFailed("invalid or missing credentials")
 
     @property
     def is_admin(self) -> bool:
@@ -75,7 +88,11 @@ class PresignedUpload:
 
 def object_key(owner_uid: str, note_id: str, file_id: str) -> str:
     """Built from ids only: a client-supplied file name never reaches the key."""
-    return f"{user_object_prefix(owner_uid)}notes/{note_id}/files/{file_id}"
+    return f"{note_object_prefix(owner_uid, note_id)}files/{file_id}"
+
+
+def note_object_prefix(owner_uid: str, note_id: str) -> str:
+    return f"{user_object_prefix(owner_uid)}notes/{note_id}/"
 
 
 def user_object_prefix(owner_uid: str) -> str:

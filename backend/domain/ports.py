@@ -11,6 +11,14 @@ class TokenVerifier(Protocol):
         ...
 
 
+class UserAccounts(Protocol):
+    """The sign-in accounts behind the tokens (Firebase Auth users)."""
+
+    def delete_user(self, uid: str) -> None:
+        """No new tokens for this uid after this; done already if there is no such account."""
+        ...
+
+
 class UserRepository(Protocol):
     def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
         """Stores `profile` unless one exists; returns the stored profile either way."""
@@ -41,8 +49,9 @@ class NoteRepository(Protocol):
         (else VersionConflict; NotFound if gone). file_count and created_at stay as stored."""
         ...
 
-    def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
-        """Removes the note and its file records together; NotFound if the note is gone."""
+    def delete_note(self, owner_uid: str, note_id: str) -> None:
+        """Removes the note and every file record of it in one step: a file added meanwhile is removed
+        with them or refused (NotFound), never left without its note. NotFound if the note is gone."""
         ...
 
     def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
@@ -68,8 +77,15 @@ class FileStorage(Protocol):
         self, key: str, content_type: str, max_size: int, expires_in: int
     ) -> PresignedUpload: ...
 
-    def presign_download(self, key: str, expires_in: int) -> str: ...
+    def presign_download(self, key: str, expires_in: int, file_name: str) -> str:
+        """A URL that downloads the object as an attachment named file_name: never shown inline, so an
+        uploaded page or SVG cannot run in the storage's origin."""
+        ...
 
-    def delete_object(self, key: str) -> None: ...
+    def delete_object(self, key: str) -> None:
+        """Every version of exactly this key: nothing stays that a version id could bring back."""
+        ...
 
-    def delete_prefix(self, prefix: str) -> None: ...
+    def delete_prefix(self, prefix: str) -> None:
+        """Every version of every key under the prefix."""
+        ...

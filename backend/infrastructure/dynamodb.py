@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 from domain.entities import FileRecord, Note, Page, UserProfile
 from domain.errors import LimitExceeded, NotFound, VersionConflict
 from domain.ports import NoteRepository, UserRepository
-from infrastructure.aws import error_code, unavailable_on_transport_errors
+from infrastructure.aws import unavailable_on_transport_errors
 from infrastructure.dynamodb_items import (
     Item,
     file_from_item,
@@ -30,6 +30,7 @@ from infrastructure.dynamodb_keys import (
     table_key,
     user_pk,
 )
+from infrastructure.dynamodb_refusals import Backoff, TryAgain, failed_conditions
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,6 +41,8 @@ DIRECTORY_INDEX = "GSI1"
 _BATCH_WRITE_LIMIT = 25
 
 _dynamodb_call = unavailable_on_transport_errors("DynamoDB")
+# Writes refused by a conflict or throttle: 4 tries within ~0.2 s, then 503.
+_BACKOFF = Backoff()
 
 
 def _key_of(item: Item) -> Item:
@@ -49,10 +52,6 @@ def _key_of(item: Item) -> Item:
 def _placeholders(item: Item, *names: str) -> Item:
     """ExpressionAttributeValues that set the named attributes to their values in `item`."""
     return {f":{name}": item[name] for name in names}
-
-
-def _is_condition_failure(error: ClientError) -> bool:
-    return error_code(error) in {"ConditionalCheckFailedException", "TransactionCanceledException"}
 
 
 class DynamoRepository(UserRepository, NoteRepository):
@@ -66,21 +65,24 @@ class DynamoRepository(UserRepository, NoteRepository):
 
     @_dynamodb_call
     def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=profile_to_item(profile),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
-            # A concurrent first request created it: the stored one wins.
-            stored = self.get_profile(profile.uid)
-            if stored is not None:
-                return stored
-            raise
-        return profile
+
+        def attempt() -> UserProfile:
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item=profile_to_item(profile),
+                    ConditionExpression="attribute_not_exists(pk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as error:
+                # A concurrent first request created it: the stored one wins.
+                stored = failed_conditions(error)[0]
+                if stored is None:
+                    raise
+                return profile_from_item(stored)
+            return profile
+
+        return _BACKOFF.run(attempt)
 
     @_dynamodb_call
     def get_profile(self, uid: str) -> UserProfile | None:
@@ -123,16 +125,12 @@ class DynamoRepository(UserRepository, NoteRepository):
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": user_pk(uid)}},
                 ProjectionExpression="pk, sk",
+                ConsistentRead=True,  # or an item written a moment ago could outlive the account
             )
         )
         for start in range(0, len(keys), _BATCH_WRITE_LIMIT):
-            requests: Any = {
-                self._table: [
-                    {"DeleteRequest": {"Key": key}} for key in keys[start : start + _BATCH_WRITE_LIMIT]
-                ]
-            }
-            while requests:
-                requests = self._client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
+            batch = keys[start : start + _BATCH_WRITE_LIMIT]
+            self._write_batch({self._table: [{"DeleteRequest": {"Key": key}} for key in batch]})
 
     # --- notes -------------------------------------------------------------------------------------
 
@@ -162,81 +160,111 @@ class DynamoRepository(UserRepository, NoteRepository):
     def update_note(self, note: Note, expected_version: int) -> Note:
         # An update, not a put: file_count is maintained by the file transactions and must not be overwritten.
         item = note_to_item(note)
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=_key_of(item),
-                UpdateExpression=(
-                    "SET title = :title, body = :body, version = :version, updated_at = :updated_at"
-                ),
-                ConditionExpression="attribute_exists(pk) AND version = :expected",
-                ExpressionAttributeValues={
-                    **_placeholders(item, "title", "body", "version", "updated_at"),
-                    ":expected": {"N": str(expected_version)},
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
-            if self.get_note(note.owner_uid, note.id) is None:
-                raise NotFound("note not found") from error
-            raise VersionConflict("note was changed by another request") from error
-        return note_from_item(response["Attributes"])
+
+        def attempt() -> Note:
+            try:
+                response = self._client.update_item(
+                    TableName=self._table,
+                    Key=_key_of(item),
+                    UpdateExpression=(
+                        "SET title = :title, body = :body, version = :version, updated_at = :updated_at"
+                    ),
+                    ConditionExpression="attribute_exists(pk) AND version = :expected",
+                    ExpressionAttributeValues={
+                        **_placeholders(item, "title", "body", "version", "updated_at"),
+                        ":expected": {"N": str(expected_version)},
+                    },
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+            except ClientError as error:
+                if failed_conditions(error)[0] is None:
+                    raise NotFound("note not found") from error
+                raise VersionConflict("note was changed by another request") from error
+            return note_from_item(response["Attributes"])
+
+        return _BACKOFF.run(attempt)
 
     @_dynamodb_call
-    def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
+    def delete_note(self, owner_uid: str, note_id: str) -> None:
         pk = user_pk(owner_uid)
-        note_delete: Any = {
-            "Delete": {
-                "TableName": self._table,
-                "Key": table_key(pk, note_sk(note_id)),
-                "ConditionExpression": "attribute_exists(pk)",
+
+        def attempt() -> None:
+            # Read consistently: a file added just before must be listed, or the count below cannot match.
+            file_keys = list(
+                self._query_all(
+                    KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                    ExpressionAttributeValues={
+                        ":pk": {"S": pk},
+                        ":prefix": {"S": files_of_note_prefix(note_id)},
+                    },
+                    ProjectionExpression="pk, sk",
+                    ConsistentRead=True,
+                )
+            )
+            # file_count moves with every file record (add_file, delete_file): if it still equals the
+            # number listed, and each listed record still exists, the list is all of them.
+            note_delete: Any = {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": table_key(pk, note_sk(note_id)),
+                    "ConditionExpression": "attribute_exists(pk) AND file_count = :listed",
+                    "ExpressionAttributeValues": {":listed": {"N": str(len(file_keys))}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
             }
-        }
-        file_deletes: list[Any] = [
-            {"Delete": {"TableName": self._table, "Key": table_key(pk, file_sk(note_id, record.id))}}
-            for record in files
-        ]
-        try:
-            self._client.transact_write_items(TransactItems=[note_delete, *file_deletes])
-        except ClientError as error:
-            if _is_condition_failure(error):
-                raise NotFound("note not found") from error
-            raise
+            file_deletes: list[Any] = [
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": key,
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                }
+                for key in file_keys
+            ]
+            try:
+                self._client.transact_write_items(TransactItems=[note_delete, *file_deletes])
+            except ClientError as error:
+                failed = failed_conditions(error)
+                if 0 in failed and failed[0] is None:
+                    raise NotFound("note not found") from error
+                raise TryAgain("the note's files changed while it was being deleted") from error
+
+        _BACKOFF.run(attempt)
 
     @_dynamodb_call
     def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": file_to_item(record),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": table_key(user_pk(record.owner_uid), note_sk(record.note_id)),
-                            "UpdateExpression": "SET file_count = file_count + :one",
-                            "ConditionExpression": "attribute_exists(pk) AND file_count < :max",
-                            "ExpressionAttributeValues": {
-                                ":one": {"N": "1"},
-                                ":max": {"N": str(max_files_per_note)},
-                            },
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if not _is_condition_failure(error):
-                raise
-            if self.get_note(record.owner_uid, record.note_id) is None:
-                raise NotFound("note not found") from error
-            raise LimitExceeded(f"a note can hold at most {max_files_per_note} files") from error
+        file_put: Any = {
+            "Put": {
+                "TableName": self._table,
+                "Item": file_to_item(record),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        note_count: Any = {
+            "Update": {
+                "TableName": self._table,
+                "Key": table_key(user_pk(record.owner_uid), note_sk(record.note_id)),
+                "UpdateExpression": "SET file_count = file_count + :one",
+                "ConditionExpression": "attribute_exists(pk) AND file_count < :max",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":max": {"N": str(max_files_per_note)}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+        def attempt() -> None:
+            try:
+                self._client.transact_write_items(TransactItems=[file_put, note_count])
+            except ClientError as error:
+                failed = failed_conditions(error)
+                if 1 not in failed:  # only the new file's id can have clashed: not the caller's doing
+                    raise
+                if failed[1] is None:
+                    raise NotFound("note not found") from error
+                raise LimitExceeded(f"a note can hold at most {max_files_per_note} files") from error
+
+        _BACKOFF.run(attempt)
 
     @_dynamodb_call
     def get_file(self, owner_uid: str, note_id: str, file_id: str) -> FileRecord | None:
@@ -258,33 +286,45 @@ class DynamoRepository(UserRepository, NoteRepository):
     @_dynamodb_call
     def delete_file(self, record: FileRecord) -> None:
         pk = user_pk(record.owner_uid)
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Delete": {
-                            "TableName": self._table,
-                            "Key": table_key(pk, file_sk(record.note_id, record.id)),
-                            "ConditionExpression": "attribute_exists(pk)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": table_key(pk, note_sk(record.note_id)),
-                            "UpdateExpression": "SET file_count = file_count - :one",
-                            "ConditionExpression": "attribute_exists(pk)",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}},
-                        }
-                    },
-                ]
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
+        file_delete: Any = {
+            "Delete": {
+                "TableName": self._table,
+                "Key": table_key(pk, file_sk(record.note_id, record.id)),
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+        note_uncount: Any = {
+            "Update": {
+                "TableName": self._table,
+                "Key": table_key(pk, note_sk(record.note_id)),
+                "UpdateExpression": "SET file_count = file_count - :one",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+
+        def attempt() -> None:
+            try:
+                self._client.transact_write_items(TransactItems=[file_delete, note_uncount])
+            except ClientError as error:
+                failed_conditions(error)  # the file, or its note, is gone: both mean the file is
                 raise NotFound("file not found") from error
-            raise
+
+        _BACKOFF.run(attempt)
 
     # --- helpers -----------------------------------------------------------------------------------
+
+    def _write_batch(self, requests: Any) -> None:
+        """BatchWriteItem answers what it could not do (throttled) as UnprocessedItems, with a 200: those
+        are sent again, with backoff, a bounded number of times."""
+
+        def attempt() -> None:
+            nonlocal requests
+            requests = self._client.batch_write_item(RequestItems=requests).get("UnprocessedItems")
+            if requests:
+                raise TryAgain("unprocessed items")
+
+        _BACKOFF.run(attempt)
 
     def _get(self, from_item: Callable[[Item], T], pk: str, sk: str) -> T | None:
         response = self._client.get_item(TableName=self._table, Key=table_key(pk, sk), ConsistentRead=True)

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -121,3 +122,30 @@ def sign_up(auth_emulator_host: str, settings: Settings) -> Callable[..., AuthUs
         return firebase_accounts.sign_in(auth_emulator_host, email)
 
     return create
+
+
+@pytest.fixture
+def sign_up_as(auth_emulator_host: str, settings: Settings) -> Callable[[str], AuthUser]:
+    """A new emulator user with the uid given (as custom auth or an import can make one), signed in."""
+
+    def create(uid: str) -> AuthUser:
+        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+        response = httpx.post(
+            f"http://{auth_emulator_host}/identitytoolkit.googleapis.com/v1/projects/"
+            f"{settings.firebase_project_id}/accounts",
+            json={"localId": uid, "email": email, "password": firebase_accounts.DEV_PASSWORD},
+            headers={"Authorization": "Bearer owner"},  # the emulator's admin bypass
+            timeout=10,
+        )
+        response.raise_for_status()
+        return firebase_accounts.sign_in(auth_emulator_host, email)
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def versioned_bucket(settings: Settings, s3: "S3Client") -> str:
+    """The stack's bucket with versioning on, whatever template.yml says: a delete must remove every
+    version, and only a versioned bucket keeps the versions that show whether it did."""
+    s3.put_bucket_versioning(Bucket=settings.s3_bucket, VersioningConfiguration={"Status": "Enabled"})
+    return settings.s3_bucket

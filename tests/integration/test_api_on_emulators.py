@@ -13,6 +13,7 @@ from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.supervision import free_port
 from shared.settings import Settings
+from tests.support.buckets import versions_under
 from tests.support.flows import UPLOAD_ACCEPTED, bearer, collect_pages, create_note, start_upload, upload
 
 if TYPE_CHECKING:
@@ -66,6 +67,15 @@ def test_stale_and_missing_if_match(client: TestClient, sign_up: SignUp) -> None
     assert client.get(note_url, headers=bearer(user)).json()["title"] == "a"
 
 
+def test_an_if_match_past_dynamodbs_number_precision_is_412(client: TestClient, sign_up: SignUp) -> None:
+    user = sign_up()
+    note_url = f"/notes/{create_note(client, user)['id']}"
+    too_long = {**bearer(user), "If-Match": f'"{"1" * 40}"'}  # DynamoDB numbers hold 38 digits
+    response = client.patch(note_url, json={"title": "x"}, headers=too_long)
+    assert response.status_code == 412
+    assert response.json()["error"]["code"] == "precondition_failed"
+
+
 def test_another_users_cursor_is_rejected(client: TestClient, sign_up: SignUp) -> None:
     owner, other = sign_up(), sign_up()
     for _ in range(2):
@@ -102,6 +112,56 @@ def test_upload_and_download_through_presigned_urls(client: TestClient, sign_up:
     assert httpx.get(download_url, timeout=10).status_code == 404
     assert client.get(file_url, headers=bearer(user)).status_code == 404
     assert client.get(f"/notes/{note_id}", headers=bearer(user)).json()["file_count"] == 0
+
+
+def _versions(s3: "S3Client", bucket: str, prefix: str) -> list[str]:
+    return [version for _, version in versions_under(s3, bucket, prefix)]
+
+
+def test_a_deleted_file_leaves_no_version_and_a_reused_ticket_cannot_restore_one(
+    client: TestClient, sign_up: SignUp, versioned_bucket: str, s3: "S3Client"
+) -> None:
+    user = sign_up()
+    note_id = create_note(client, user)["id"]
+    ticket = start_upload(client, user, note_id, "text/plain", 5).json()
+    key = ticket["upload"]["fields"]["key"]
+    for content in (b"first", b"again"):  # a ticket can be used until it expires: two versions
+        assert upload(ticket, content, "text/plain").status_code in UPLOAD_ACCEPTED
+    deleted_versions = _versions(s3, versioned_bucket, key)
+    assert len(deleted_versions) == 2
+    file_url = f"/notes/{note_id}/files/{ticket['file']['id']}"
+
+    assert client.delete(file_url, headers=bearer(user)).status_code == 204
+    assert _versions(s3, versioned_bucket, key) == []
+
+    # S3 cannot revoke a presigned POST: the ticket still stores bytes under its key until it expires.
+    assert upload(ticket, b"later", "text/plain").status_code in UPLOAD_ACCEPTED
+    after = _versions(s3, versioned_bucket, key)
+    assert len(after) == 1
+    assert set(after).isdisjoint(deleted_versions)  # nothing deleted came back
+    assert client.get(file_url, headers=bearer(user)).status_code == 404  # and the API serves no new bytes
+    # Those bytes go with the note (or the account).
+    assert client.delete(f"/notes/{note_id}", headers=bearer(user)).status_code == 204
+    assert _versions(s3, versioned_bucket, f"users/{user.uid}/") == []
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "image/svg+xml", "application/xhtml+xml"])
+def test_a_download_is_an_attachment_never_a_page(
+    client: TestClient, sign_up: SignUp, content_type: str
+) -> None:
+    """Served inline, an uploaded page would run its scripts in the bucket's origin."""
+    user = sign_up()
+    note_id = create_note(client, user)["id"]
+    content = b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"
+    ticket = start_upload(client, user, note_id, content_type, len(content)).json()
+    assert upload(ticket, content, content_type).status_code in UPLOAD_ACCEPTED
+    file_url = f"/notes/{note_id}/files/{ticket['file']['id']}"
+    downloaded = httpx.get(client.get(file_url, headers=bearer(user)).json()["download_url"], timeout=10)
+    assert downloaded.status_code == 200
+    assert downloaded.content == content
+    assert downloaded.headers["content-disposition"] == (
+        "attachment; filename=\"report final.txt\"; filename*=UTF-8''report%20final.txt"
+    )
 
 
 def test_upload_policy_rejects_too_large_and_wrong_type(client: TestClient, sign_up: SignUp) -> None:
@@ -150,15 +210,24 @@ def test_user_directory_is_for_admins(client: TestClient, sign_up: SignUp) -> No
     assert len(uids) == len(set(uids))
 
 
-def test_account_deletion_removes_items_and_objects(
-    client: TestClient, sign_up: SignUp, settings: Settings, dynamodb: "DynamoDBClient", s3: "S3Client"
+def test_account_deletion_removes_items_every_object_version_and_the_sign_in_account(
+    client: TestClient,
+    sign_up: SignUp,
+    settings: Settings,
+    dynamodb: "DynamoDBClient",
+    s3: "S3Client",
+    versioned_bucket: str,
+    auth_emulator_host: str,
 ) -> None:
     user, bystander = sign_up(), sign_up()
+    tickets = {}
     for owner in (user, bystander):
         client.get("/users/me", headers=bearer(owner))
         note_id = create_note(client, owner)["id"]
-        ticket = start_upload(client, owner, note_id, "text/plain", 4).json()
-        assert upload(ticket, b"data", "text/plain").status_code in UPLOAD_ACCEPTED
+        tickets[owner.uid] = start_upload(client, owner, note_id, "text/plain", 4).json()
+        for content in (b"data", b"more"):  # the ticket used twice: two versions
+            assert upload(tickets[owner.uid], content, "text/plain").status_code in UPLOAD_ACCEPTED
+    deleted_versions = _versions(s3, versioned_bucket, f"users/{user.uid}/")
 
     assert client.delete("/users/me", headers=bearer(user)).status_code == 204
 
@@ -171,12 +240,40 @@ def test_account_deletion_removes_items_and_objects(
         )
         return response["Count"]
 
-    def objects_of(uid: str) -> int:
-        return s3.list_objects_v2(Bucket=settings.s3_bucket, Prefix=f"users/{uid}/").get("KeyCount", 0)
-
-    assert (items_of(user.uid), objects_of(user.uid)) == (0, 0)
+    assert (items_of(user.uid), _versions(s3, versioned_bucket, f"users/{user.uid}/")) == (0, [])
+    with pytest.raises(RuntimeError, match="EMAIL_NOT_FOUND"):
+        firebase_accounts.sign_in(auth_emulator_host, user.email)
     assert items_of(bystander.uid) == 3
-    assert objects_of(bystander.uid) == 1
+    assert len(_versions(s3, versioned_bucket, f"users/{bystander.uid}/")) == 2
+
+    # A ticket issued before the deletion still stores bytes until it expires; none of the deleted come
+    # back, and nothing in the API leads to the new ones.
+    assert upload(tickets[user.uid], b"late", "text/plain").status_code in UPLOAD_ACCEPTED
+    assert set(_versions(s3, versioned_bucket, f"users/{user.uid}/")).isdisjoint(deleted_versions)
+    assert items_of(user.uid) == 0
+
+
+def test_a_uid_that_could_overlap_another_users_prefix_is_refused(
+    client: TestClient,
+    sign_up: SignUp,
+    sign_up_as: Callable[[str], AuthUser],
+    settings: Settings,
+    s3: "S3Client",
+) -> None:
+    owner = sign_up()
+    note_id = create_note(client, owner)["id"]
+    ticket = start_upload(client, owner, note_id, "text/plain", 4).json()
+    assert upload(ticket, b"data", "text/plain").status_code in UPLOAD_ACCEPTED
+    for uid in (f"{owner.uid}/b", f"{owner.uid}/.."):
+        intruder = sign_up_as(uid)
+        assert intruder.uid == uid
+        responses = [
+            client.post("/notes", json={"title": "t"}, headers=bearer(intruder)),
+            client.delete("/users/me", headers=bearer(intruder)),
+        ]
+        assert [response.status_code for response in responses] == [401, 401]
+    listed = s3.list_objects_v2(Bucket=settings.s3_bucket, Prefix=f"users/{owner.uid}/")
+    assert [entry["Key"] for entry in listed.get("Contents", [])] == [ticket["upload"]["fields"]["key"]]
 
 
 def test_disabled_user_is_rejected_where_revocation_is_checked(

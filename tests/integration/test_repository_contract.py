@@ -10,6 +10,7 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 import pytest
+from botocore.exceptions import ClientError
 
 from domain.entities import MAX_FILES_PER_NOTE, FileRecord, Note, Page, UserProfile, object_key
 from domain.errors import InvalidCursor, LimitExceeded, NotFound, VersionConflict
@@ -17,6 +18,8 @@ from domain.ids import new_id
 from domain.ports import NoteRepository, UserRepository
 from infrastructure.aws import dynamodb_client
 from infrastructure.dynamodb import DynamoRepository
+from infrastructure.dynamodb_items import note_to_item
+from infrastructure.dynamodb_refusals import failed_conditions
 from shared.settings import Settings
 from tests.support.fakes import InMemoryRepository
 
@@ -206,25 +209,42 @@ def test_update_of_a_missing_note_is_not_found(repository: Repository) -> None:
         repository.update_note(_note("alice"), expected_version=1)
 
 
-def test_deleting_a_note_deletes_the_files_it_is_given(repository: Repository) -> None:
-    note = _note("alice")
-    repository.add_note(note)
-    records = [_file(note) for _ in range(2)]
+def test_deleting_a_note_deletes_all_its_files_and_no_other(repository: Repository) -> None:
+    note, other = _note("alice"), _note("alice")
+    for each in (note, other):
+        repository.add_note(each)
+    records = [_file(note) for _ in range(3)]
     for record in records:
         repository.add_file(record, MAX_FILES_PER_NOTE)
-    repository.delete_note("alice", note.id, records)
+    repository.delete_file(records[0])
+    kept = _file(other)
+    repository.add_file(kept, MAX_FILES_PER_NOTE)
+
+    repository.delete_note("alice", note.id)
+
     assert repository.get_note("alice", note.id) is None
-    assert [repository.get_file("alice", note.id, record.id) for record in records] == [None, None]
+    assert [repository.get_file("alice", note.id, record.id) for record in records] == [None] * 3
     assert repository.list_files("alice", note.id, 10, None).items == []
+    assert repository.list_files("alice", other.id, 10, None).items == [kept]
+
+
+def test_no_file_can_be_added_to_a_deleted_note(repository: Repository) -> None:
+    note = _note("alice")
+    repository.add_note(note)
+    repository.delete_note("alice", note.id)
+    record = _file(note)
+    with pytest.raises(NotFound):
+        repository.add_file(record, MAX_FILES_PER_NOTE)
+    assert repository.get_file("alice", note.id, record.id) is None
 
 
 def test_deleting_a_missing_or_foreign_note_is_not_found(repository: Repository) -> None:
     note = _note("alice")
     repository.add_note(note)
     with pytest.raises(NotFound):
-        repository.delete_note("alice", new_id(), [])
+        repository.delete_note("alice", new_id())
     with pytest.raises(NotFound):
-        repository.delete_note("bob", note.id, [])
+        repository.delete_note("bob", note.id)
     assert repository.get_note("alice", note.id) == note
 
 
@@ -315,3 +335,37 @@ def test_deleting_a_users_items_leaves_everyone_elses(repository: Repository) ->
     assert repository.list_profiles(10, None).items == [bobs_profile]
     assert repository.list_notes("bob", 10, None).items == [bobs_note]
     assert repository.list_files("bob", bobs_note.id, 10, None).items == [bobs_file]
+
+
+# --- how DynamoDB refuses (tests/unit/test_dynamodb_refusals.py stubs this shape) --------------------
+
+
+def test_a_refused_transaction_names_the_item_whose_condition_failed(
+    settings: Settings, new_table: Callable[[], str]
+) -> None:
+    client = dynamodb_client(settings.aws_region, settings.aws_endpoint_url)
+    table = new_table()
+    full = replace(_note("alice"), file_count=MAX_FILES_PER_NOTE)
+    DynamoRepository(client, table).add_note(full)
+    note_key = {"pk": note_to_item(full)["pk"], "sk": note_to_item(full)["sk"]}
+    with pytest.raises(ClientError) as refused:
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {**note_key, "sk": {"S": "FILE#x"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": note_key,
+                        "ConditionExpression": "file_count < :max",
+                        "ExpressionAttributeValues": {":max": {"N": str(MAX_FILES_PER_NOTE)}},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            ]
+        )
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert [reason["Code"] for reason in refused.value.response["CancellationReasons"]] == [
+        "None",
+        "ConditionalCheckFailed",
+    ]
+    assert failed_conditions(refused.value) == {1: note_to_item(full)}

@@ -3,13 +3,15 @@
 Each subclasses its port, so mypy checks every signature here rather than where the fake is wired."""
 
 import secrets
+from collections import Counter
 from dataclasses import replace
 from typing import TypeVar
+from urllib.parse import quote
 
 from bootstrap import wire_services
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
 from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
-from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserRepository
+from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserAccounts, UserRepository
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -70,11 +72,10 @@ class InMemoryRepository(UserRepository, NoteRepository):
         self.notes[(note.owner_uid, note.id)] = stored
         return stored
 
-    def delete_note(self, owner_uid: str, note_id: str, files: list[FileRecord]) -> None:
+    def delete_note(self, owner_uid: str, note_id: str) -> None:
         if self.notes.pop((owner_uid, note_id), None) is None:
             raise NotFound("note not found")
-        for record in files:
-            self.files.pop((owner_uid, note_id, record.id), None)
+        self.files = {key: record for key, record in self.files.items() if key[:2] != (owner_uid, note_id)}
 
     def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
         note = self.get_note(record.owner_uid, record.note_id)
@@ -119,46 +120,65 @@ class InMemoryRepository(UserRepository, NoteRepository):
 
 
 class InMemoryStorage(FileStorage):
-    """`objects` holds keys as if the client had uploaded to every presigned POST."""
+    """A versioned bucket, by count: `versions` holds how many versions (delete markers included) each key
+    has. Presigning an upload counts as the client using it once, at once; receive_upload is the client
+    using a ticket again, or late. Held to S3FileStorage by tests/integration/test_storage_contract.py."""
 
     def __init__(self) -> None:
-        self.objects: set[str] = set()
+        self.versions: Counter[str] = Counter()
         self.upload_policies: dict[str, tuple[str, int]] = {}
 
+    @property
+    def objects(self) -> set[str]:
+        """Every key with anything left under it."""
+        return set(+self.versions)
+
+    def receive_upload(self, key: str) -> None:
+        self.versions[key] += 1
+
     def presign_upload(self, key: str, content_type: str, max_size: int, expires_in: int) -> PresignedUpload:
-        self.objects.add(key)
+        self.receive_upload(key)
         self.upload_policies[key] = (content_type, max_size)
         return PresignedUpload(
             url="https://storage.invalid/upload", fields={"key": key}, expires_in=expires_in
         )
 
-    def presign_download(self, key: str, expires_in: int) -> str:
-        return f"https://storage.invalid/{key}?expires={expires_in}"
+    def presign_download(self, key: str, expires_in: int, file_name: str) -> str:
+        return f"https://storage.invalid/{key}?expires={expires_in}&attachment={quote(file_name)}"
 
     def delete_object(self, key: str) -> None:
-        self.objects.discard(key)
+        del self.versions[key]
 
     def delete_prefix(self, prefix: str) -> None:
-        self.objects = {key for key in self.objects if not key.startswith(prefix)}
+        for key in [key for key in self.versions if key.startswith(prefix)]:
+            del self.versions[key]
 
 
-class FakeTokenVerifier(TokenVerifier):
-    """Accepts exactly the tokens it was given; `revoked` ones pass only without check_revoked."""
+class FakeIdentity(TokenVerifier, UserAccounts):
+    """Accepts exactly the tokens it was given. As with Firebase, tokens that were revoked, or whose
+    account was deleted, pass only without check_revoked (until they expire)."""
 
     def __init__(self) -> None:
-        self.principals: dict[str, Principal] = {}
+        self.claims: dict[str, tuple[str, str | None]] = {}  # token -> (uid, role)
         self.revoked: set[str] = set()
+        self.deleted: set[str] = set()
 
     def issue(self, uid: str, role: str | None = None) -> str:
         token = f"token-{uid}"
-        self.principals[token] = Principal(uid=uid, email=f"{uid}@example.com", role=role)
+        self.claims[token] = (uid, role)
         return token
 
     def verify(self, token: str, *, check_revoked: bool) -> Principal:
-        principal = self.principals.get(token)
-        if principal is None or (check_revoked and token in self.revoked):
+        if token not in self.claims:
             raise AuthenticationFailed("invalid or missing credentials")
-        return principal
+        uid, role = self.claims[token]
+        if check_revoked and (token in self.revoked or uid in self.deleted):
+            raise AuthenticationFailed("invalid or missing credentials")
+        # Built from the claims on each call, as the real verifier does, so the Principal's checks apply.
+        return Principal(uid=uid, email=f"{uid}@example.com", role=role)
+
+    def delete_user(self, uid: str) -> None:
+        self.deleted.add(uid)
 
 
 class FakeBackend:
@@ -167,9 +187,13 @@ class FakeBackend:
     def __init__(self) -> None:
         self.repository = InMemoryRepository()
         self.storage = InMemoryStorage()
-        self.tokens = FakeTokenVerifier()
+        self.identity = FakeIdentity()
         self.services = wire_services(
-            token_verifier=self.tokens, users=self.repository, notes=self.repository, storage=self.storage
+            token_verifier=self.identity,
+            accounts=self.identity,
+            users=self.repository,
+            notes=self.repository,
+            storage=self.storage,
         )
 
 

@@ -1,5 +1,6 @@
 """User steps against the API over any httpx client (TestClient in-process, or a real URL)."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -31,10 +32,14 @@ def start_upload(
 
 
 def upload(ticket: dict[str, Any], content: bytes, content_type: str) -> httpx.Response:
+    """post_upload with a ticket as the API returns it."""
+    return post_upload(ticket["upload"]["url"], ticket["upload"]["fields"], content, content_type)
+
+
+def post_upload(url: str, fields: Mapping[str, str], content: bytes, content_type: str) -> httpx.Response:
     """The browser's side of a presigned POST: the policy fields, then the file, straight to S3."""
-    fields = dict(ticket["upload"]["fields"])
-    fields["Content-Type"] = content_type
-    return httpx.post(ticket["upload"]["url"], data=fields, files={"file": ("ignored", content)}, timeout=10)
+    form = {**fields, "Content-Type": content_type}
+    return httpx.post(url, data=form, files={"file": ("ignored", content)}, timeout=10)
 
 
 def collect_pages(client: httpx.Client, path: str, user: AuthUser, limit: int) -> list[dict[str, Any]]:

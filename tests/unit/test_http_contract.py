@@ -1,8 +1,10 @@
 """The HTTP layer on fakes: status codes, the one error shape, headers and the request log."""
 
+import asyncio
 import json
 import uuid
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,7 +13,7 @@ from tests.support.fakes import FakeBackend
 
 
 def _auth(backend: FakeBackend, uid: str = "alice", role: str | None = None) -> dict[str, str]:
-    return {"Authorization": f"Bearer {backend.tokens.issue(uid, role)}"}
+    return {"Authorization": f"Bearer {backend.identity.issue(uid, role)}"}
 
 
 def _error(response_json: object) -> dict[str, object]:
@@ -57,7 +59,7 @@ def test_revoked_token_is_rejected_where_revocation_is_checked(
     client: TestClient, backend: FakeBackend
 ) -> None:
     headers = _auth(backend, "alice", role="admin")
-    backend.tokens.revoked.add(headers["Authorization"].removeprefix("Bearer "))
+    backend.identity.revoked.add(headers["Authorization"].removeprefix("Bearer "))
     assert client.get("/users/me", headers=headers).status_code == 200
     assert client.get("/users", headers=headers).status_code == 401
     assert client.delete("/users/me", headers=headers).status_code == 401
@@ -112,6 +114,48 @@ def test_patch_needs_if_match_and_rejects_a_stale_one(client: TestClient, backen
     assert client.get(url, headers=headers).json()["title"] == "x"
 
 
+def _patch_with_raw_header(
+    client: TestClient, url: str, headers: dict[str, str], if_match: bytes
+) -> httpx.Response:
+    """TestClient re-encodes header values as UTF-8; an ASGI transport hands the bytes over as sent, as a
+    real server does (the app reads them as Latin-1)."""
+
+    async def patch() -> httpx.Response:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as raw_client:
+            return await raw_client.patch(
+                url,
+                json={"title": "x"},
+                headers=[
+                    *((name.encode(), value.encode()) for name, value in headers.items()),
+                    (b"If-Match", if_match),
+                ],
+            )
+
+    return asyncio.run(patch())
+
+
+@pytest.mark.parametrize(
+    "if_match",
+    [
+        pytest.param(b'"\xb2"', id="superscript-two"),  # '²' to the app: str.isdigit() yes, int() no
+        pytest.param(b'"' + b"9" * 5000 + b'"', id="5000-digits"),  # past int()'s 4300-digit limit
+        pytest.param(b'"' + b"1" * 40 + b'"', id="40-digits"),  # past DynamoDB's 38 significant digits
+        pytest.param(b'"-1"', id="negative"),
+        pytest.param(b'"1", "2"', id="a-list"),
+    ],
+)
+def test_an_if_match_that_cannot_match_is_412(
+    client: TestClient, backend: FakeBackend, if_match: bytes
+) -> None:
+    headers = _auth(backend)
+    url = f"/notes/{client.post('/notes', json={'title': 't'}, headers=headers).json()['id']}"
+    response = _patch_with_raw_header(client, url, headers, if_match)
+    assert response.status_code == 412
+    assert _error(response.json())["code"] == "precondition_failed"
+    assert client.get(url, headers=headers).json()["title"] == "t"
+
+
 def test_file_download_returns_the_record_and_a_signed_url(client: TestClient, backend: FakeBackend) -> None:
     headers = _auth(backend)
     note_id = client.post("/notes", json={"title": "t"}, headers=headers).json()["id"]
@@ -124,9 +168,34 @@ def test_file_download_returns_the_record_and_a_signed_url(client: TestClient, b
     assert response.status_code == 200
     assert response.json() == {
         "file": created["file"],
-        "download_url": f"https://storage.invalid/{created['upload']['fields']['key']}?expires=300",
+        "download_url": f"https://storage.invalid/{created['upload']['fields']['key']}?expires=300"
+        "&attachment=a.txt",
         "expires_in": 300,
     }
+
+
+@pytest.mark.parametrize("uid", ["a/b", "a/..", "a/", "a#b", "a b", "", "x" * 129])
+def test_a_uid_that_could_overlap_another_users_keys_is_refused(
+    client: TestClient, backend: FakeBackend, uid: str
+) -> None:
+    """users/a/ would cover users/a/b/: one account's deletion must never reach another's objects."""
+    owner = _auth(backend, "a")
+    note_id = client.post("/notes", json={"title": "t"}, headers=owner).json()["id"]
+    client.post(
+        f"/notes/{note_id}/files",
+        json={"file_name": "f", "content_type": "text/plain", "size": 1},
+        headers=owner,
+    )
+    objects = set(backend.storage.objects)
+    other = _auth(backend, uid)
+    responses = [
+        client.post("/notes", json={"title": "t"}, headers=other),
+        client.get(f"/notes/{note_id}", headers=other),
+        client.delete("/users/me", headers=other),
+    ]
+    assert [response.status_code for response in responses] == [401] * len(responses)
+    assert backend.storage.objects == objects
+    assert len(objects) == 1
 
 
 def test_malformed_ids_never_reach_the_repository(client: TestClient, backend: FakeBackend) -> None:
@@ -171,6 +240,7 @@ def test_unavailable_backend_is_503(
     response = client.get("/notes", headers=_auth(backend))
     assert response.status_code == 503
     assert _error(response.json())["code"] == "service_unavailable"
+    assert int(response.headers["retry-after"]) > 0  # RFC 9110: seconds to wait before trying again
 
 
 def test_unexpected_errors_are_a_json_500_without_internals(

@@ -1,7 +1,7 @@
 import pytest
 
 from domain.entities import MAX_FILES_PER_NOTE, Principal
-from domain.errors import LimitExceeded, NotFound, PermissionDenied, VersionConflict
+from domain.errors import LimitExceeded, NotFound, PermissionDenied, ServiceUnavailable, VersionConflict
 from tests.support.fakes import FakeBackend
 
 ALICE = Principal(uid="alice", email="alice@example.com", role=None)
@@ -42,6 +42,44 @@ def test_account_deletion_removes_every_item_and_object_of_the_caller_only(backe
     assert len(backend.storage.objects) == 1
 
 
+def test_account_deletion_deletes_the_sign_in_account(backend: FakeBackend) -> None:
+    for caller in (ALICE, BOB):
+        backend.services.users.get_my_profile(caller)
+    backend.services.users.delete_my_account(ALICE)
+    assert backend.identity.deleted == {"alice"}
+
+
+def test_account_deletion_removes_an_upload_that_lands_while_the_records_go(
+    backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    ticket = backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
+    delete_records = backend.repository.delete_all_user_items
+
+    def upload_lands_meanwhile(uid: str) -> None:
+        backend.storage.receive_upload(ticket.file.object_key)  # the ticket used again, in flight
+        delete_records(uid)
+
+    monkeypatch.setattr(backend.repository, "delete_all_user_items", upload_lands_meanwhile)
+    backend.services.users.delete_my_account(ALICE)
+    assert backend.storage.objects == set()
+
+
+def test_an_account_deletion_that_fails_halfway_keeps_the_sign_in_account(
+    backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without it the caller could not authenticate to try again."""
+    backend.services.notes.create(ALICE, "n", "")
+
+    def unreachable(_: str) -> None:
+        raise ServiceUnavailable("S3 is unavailable")
+
+    monkeypatch.setattr(backend.storage, "delete_prefix", unreachable)
+    with pytest.raises(ServiceUnavailable):
+        backend.services.users.delete_my_account(ALICE)
+    assert backend.identity.deleted == set()
+
+
 def test_note_update_bumps_the_version_and_rejects_stale_versions(backend: FakeBackend) -> None:
     note = backend.services.notes.create(ALICE, "draft", "")
     updated = backend.services.notes.update(ALICE, note.id, note.version, "final", None)
@@ -76,8 +114,10 @@ def test_a_download_ticket_presigns_the_owners_object_only(backend: FakeBackend)
     upload = backend.services.files.start_upload(ALICE, note.id, "a.txt", "text/plain", 3)
     ticket = backend.services.files.start_download(ALICE, note.id, upload.file.id)
     assert ticket.file == upload.file
-    # The fake storage writes the expiry it was asked to sign into the URL.
-    assert ticket.url == f"https://storage.invalid/{upload.file.object_key}?expires={ticket.expires_in}"
+    # The fake storage writes the expiry and the attachment name it was asked to sign into the URL.
+    assert ticket.url == (
+        f"https://storage.invalid/{upload.file.object_key}?expires={ticket.expires_in}&attachment=a.txt"
+    )
     with pytest.raises(NotFound):
         backend.services.files.start_download(BOB, note.id, upload.file.id)
 
@@ -97,6 +137,17 @@ def test_deleting_a_note_deletes_its_files_and_objects(backend: FakeBackend) -> 
     assert backend.storage.objects == set()
     with pytest.raises(NotFound):
         backend.services.files.get(ALICE, note.id, ticket.file.id)
+
+
+def test_deleting_a_note_deletes_what_a_reused_ticket_stored_after_its_file_was_deleted(
+    backend: FakeBackend,
+) -> None:
+    note = backend.services.notes.create(ALICE, "n", "")
+    ticket = backend.services.files.start_upload(ALICE, note.id, "f", "text/plain", 1)
+    backend.services.files.delete(ALICE, note.id, ticket.file.id)
+    backend.storage.receive_upload(ticket.file.object_key)  # the ticket, used again before it expired
+    backend.services.notes.delete(ALICE, note.id)
+    assert backend.storage.objects == set()
 
 
 def test_deleting_a_file_uncounts_it(backend: FakeBackend) -> None:

@@ -1,3 +1,4 @@
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response, status
@@ -10,19 +11,25 @@ from domain.errors import VersionConflict
 
 router = APIRouter(prefix="/notes", tags=["notes"])
 
+# A version we could have issued: ASCII digits only (str.isdigit() also takes '²'), and short enough to
+# be a DynamoDB number (38 digits) and an exact JSON number in any client; versions grow by one a PATCH.
+_VERSION = re.compile(r"[0-9]{1,15}")
+
 
 def etag(note: Note) -> str:
     return f'"{note.version}"'
 
 
 def parse_if_match(if_match: str | None) -> int:
-    """The note version the client last saw, from If-Match: "<version>" (the ETag we sent)."""
+    """The note version the client last saw, from If-Match: "<version>" (the ETag we sent).
+
+    Anything that is not such a tag cannot match: 412, like a stale one."""
     if if_match is None:
         raise HTTPException(
             status.HTTP_428_PRECONDITION_REQUIRED, "If-Match with the note's ETag is required to change it"
         )
     tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if _VERSION.fullmatch(tag) is None:
         raise VersionConflict("If-Match does not match the note's current ETag")
     return int(tag)
 
