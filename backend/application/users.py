@@ -31,7 +31,7 @@ class UserService:
     def delete_my_account(self, caller: Principal) -> None:
         self._users.delete_all_user_items(caller.uid)
         # After the records, so this one sweep also takes uploads that landed while they went; a ticket
-        # issued earlier and used after it still escapes (docs/reliability-data-notes.md).
+        # issued earlier and used after it still escapes (docs/reliability.md).
         self._storage.delete_prefix(user_object_prefix(caller.uid))
         # Last: until here a failure leaves the account, so the caller can authenticate and try again.
         self._accounts.delete_user(caller.uid)
