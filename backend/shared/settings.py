@@ -8,6 +8,9 @@ from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["dev", "staging", "prod", "local", "test"]
+# Where the emulators run: the local chain (`local`) and the test suites (`test`). Every other environment
+# is deployed on AWS.
+EMULATED_ENVIRONMENTS: frozenset[Environment] = frozenset({"local", "test"})
 
 APP_VERSION = "1.0.0"
 
@@ -15,13 +18,14 @@ APP_VERSION = "1.0.0"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    environment: Environment = "dev"
+    # Required: a forgotten ENVIRONMENT must not silently pick one (the template always sets it).
+    environment: Environment
     log_level: str = "INFO"
     dynamodb_table: str
     s3_bucket: str
     firebase_project_id: str
     aws_region: str = "us-east-1"
-    # Emulators only: the production guard below refuses them in prod.
+    # Emulators only: the guard below refuses them outside the emulated environments.
     aws_endpoint_url: str | None = None
     firebase_auth_emulator_host: str | None = None
     # A Google credential configuration (JSON), used only for the Admin API call behind revocation checks:
@@ -68,27 +72,32 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_emulators_in_prod(self) -> "Settings":
-        if self.is_production:
-            emulator_vars = [
-                name
-                for name, value in (
-                    ("AWS_ENDPOINT_URL", self.aws_endpoint_url),
-                    ("FIREBASE_AUTH_EMULATOR_HOST", self.firebase_auth_emulator_host),
-                )
-                if value
-            ]
-            if emulator_vars:
-                # An emulated auth backend accepts unsigned tokens: starting would disable authentication.
-                raise ValueError(
-                    f"refusing to start: ENVIRONMENT=prod with emulator variable(s) set: "
-                    f"{', '.join(emulator_vars)}"
-                )
+    def _refuse_emulators_where_deployed(self) -> "Settings":
+        emulator_vars = [
+            name
+            for name, value in (
+                ("AWS_ENDPOINT_URL", self.aws_endpoint_url),
+                ("FIREBASE_AUTH_EMULATOR_HOST", self.firebase_auth_emulator_host),
+            )
+            if value
+        ]
+        if emulator_vars and not self.is_emulated:
+            # An emulated auth backend accepts unsigned tokens: starting would disable authentication.
+            raise ValueError(
+                f"refusing to start: ENVIRONMENT={self.environment} with emulator variable(s) set: "
+                f"{', '.join(emulator_vars)} (emulators are for ENVIRONMENT "
+                f"{' or '.join(sorted(EMULATED_ENVIRONMENTS))} only)"
+            )
         return self
 
     @property
     def is_production(self) -> bool:
         return self.environment == "prod"
+
+    @property
+    def is_emulated(self) -> bool:
+        """Runs against the local emulators, not on AWS."""
+        return self.environment in EMULATED_ENVIRONMENTS
 
 
 @lru_cache
