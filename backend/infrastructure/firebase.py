@@ -66,11 +66,17 @@ class FirebaseTokenVerifier(TokenVerifier):
     ) -> None:
         self._project_id = project_id
         self._emulator_host = emulator_host
-        self._google_credentials_config = google_credentials_config
+        # Built now (no I/O), so a configuration google-auth cannot use stops the app at startup instead of
+        # failing inside verify(), where its ValueError read as a rejected token: 401 for every request.
+        try:
+            self._credential = credential_for_revocation_checks(google_credentials_config)
+        except ValueError as error:
+            raise ValueError(f"GOOGLE_CREDENTIALS_CONFIG cannot be used: {error}") from error
 
     def verify(self, token: str, *, check_revoked: bool) -> Principal:
+        app = self._app  # outside the try: a setup failure is a 500, never a rejected token
         try:
-            claims = auth.verify_id_token(token, app=self._app, check_revoked=check_revoked)
+            claims = auth.verify_id_token(token, app=app, check_revoked=check_revoked)
         except _REJECTED as error:
             logger.info("token rejected", extra={"reason": type(error).__name__, "detail": str(error)})
             raise AuthenticationFailed("invalid or missing credentials") from error
@@ -88,7 +94,7 @@ class FirebaseTokenVerifier(TokenVerifier):
             return firebase_admin.get_app(name)
         except ValueError:
             return firebase_admin.initialize_app(
-                credential_for_revocation_checks(self._google_credentials_config),
+                self._credential,
                 options={"projectId": self._project_id},
                 name=name,
             )
