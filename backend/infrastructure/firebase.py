@@ -1,5 +1,6 @@
 """Firebase ID token verification (firebase-admin), behind the domain's TokenVerifier port."""
 
+import hashlib
 import json
 import logging
 import os
@@ -60,6 +61,11 @@ def credential_for_revocation_checks(config: str | None) -> Any:
     return google.auth.credentials.AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth lacks hints here
 
 
+def _fingerprint(token: str) -> dict[str, object]:
+    """What a log may say about a token: enough to tell two apart, nothing to replay or decode."""
+    return {"token_length": len(token), "token_sha256": hashlib.sha256(token.encode()).hexdigest()[:12]}
+
+
 class FirebaseTokenVerifier(TokenVerifier):
     def __init__(
         self, project_id: str, emulator_host: str | None, *, google_credentials_config: str | None = None
@@ -78,7 +84,8 @@ class FirebaseTokenVerifier(TokenVerifier):
         try:
             claims = auth.verify_id_token(token, app=app, check_revoked=check_revoked)
         except _REJECTED as error:
-            logger.info("token rejected", extra={"reason": type(error).__name__, "detail": str(error)})
+            # Not str(error): firebase-admin's messages quote the token, or the claims they decoded from it.
+            logger.info("token rejected", extra={"reason": type(error).__name__, **_fingerprint(token)})
             raise AuthenticationFailed("invalid or missing credentials") from error
         except (exceptions.FirebaseError, google.auth.exceptions.GoogleAuthError) as error:
             # Certificate fetch or Admin API failure: the token may be fine, we cannot tell.
