@@ -9,6 +9,7 @@ import pytest
 
 from devstack import config
 from devstack.template import load, region_of, stack_name
+from infrastructure.outbound import WORST_CASE_CALL_S
 
 Template = dict[str, Any]
 Synth = Callable[..., Template]
@@ -68,6 +69,14 @@ def test_function_runs_under_the_web_adapter(synth: Synth, env: str) -> None:
     assert log_group["LogGroupName"] == f"/aws/lambda/{stack_name(env)}-api"
     assert props["FunctionName"] == f"{stack_name(env)}-api"
     assert isinstance(log_group["RetentionInDays"], int | str)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_hung_dependency_costs_less_than_the_function_timeout(synth: Synth, env: str) -> None:
+    """One outbound call that never answers gives up within the app's budget (infrastructure/outbound.py,
+    plus under 1 s of botocore backoff), so the app answers 503 before Lambda cuts the request off."""
+    timeout = synth(env)["Resources"]["ApiFunction"]["Properties"]["Timeout"]
+    assert WORST_CASE_CALL_S + 1 < timeout
 
 
 @pytest.mark.parametrize("env", ENVS)
