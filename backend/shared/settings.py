@@ -2,10 +2,10 @@
 
 import json
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "staging", "prod", "local", "test"]
 # Where the emulators run: the local chain (`local`) and the test suites (`test`). Every other environment
@@ -32,15 +32,6 @@ class Settings(BaseSettings):
     # typically workload identity federation, which trades the function's AWS role for a Google token
     # (no key, nothing secret). Unset: revocation-checked routes answer 503. See docs/auth.md.
     google_credentials_config: str | None = None
-    # Comma-separated; in prod only these origins get CORS headers.
-    cors_allowed_origins: Annotated[list[str], NoDecode] = []
-
-    @field_validator("cors_allowed_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
 
     @field_validator(
         "aws_endpoint_url", "firebase_auth_emulator_host", "google_credentials_config", mode="before"
