@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from devstack.paths import REPO_ROOT, SAMCONFIG
-from devstack.template import LOCAL_ACCOUNT_ID, Evaluator, load, parameter_values
+from devstack.template import LOCAL_ACCOUNT_ID, Evaluator, load, parameter_values, region_of
 
 Template = dict[str, Any]
 Statement = dict[str, Any]
@@ -27,8 +27,15 @@ Synth = Callable[..., Template]
 
 ENVS = ["dev", "staging", "prod"]
 PREFIX = "fastapi-backend"  # the bootstrap's StackNamePrefix default = samconfig's stack names
-REGION = "us-east-1"
 BOOTSTRAP = REPO_ROOT / "docs" / "aws-bootstrap.yml"
+
+
+def region(env: str) -> str:
+    """Where samconfig deploys `env`, and so where its bootstrap stack lives."""
+    found = region_of(env)
+    assert found is not None
+    return found
+
 
 # What gives a role permissions. Each must require the boundary.
 ROLE_PERMISSION_WRITES = [
@@ -56,7 +63,7 @@ def bootstrap(env: str) -> Template:
     document = load(BOOTSTRAP)
     given = {"GitHubRepository": "owner/repo", "Environment": env, "CreateOidcProvider": "true"}
     resolved: Template = Evaluator(
-        document, parameter_values(document, given, f"github-deploy-{env}", REGION)
+        document, parameter_values(document, given, f"github-deploy-{env}", region(env))
     ).value(document)
     return resolved
 
@@ -151,7 +158,7 @@ def test_the_github_role_only_hands_change_sets_to_the_execution_role(env: str) 
     template = bootstrap(env)
     role = deploy_role(template)
     execution_role_arn = {"Fn::GetAtt": [execution_role(template), "Arn"]}
-    app_stack = f"arn:aws:cloudformation:{REGION}:{LOCAL_ACCOUNT_ID}:stack/{PREFIX}-{env}/*"
+    app_stack = f"arn:aws:cloudformation:{region(env)}:{LOCAL_ACCOUNT_ID}:stack/{PREFIX}-{env}/*"
     own = [statement for owner, statement in statements(template) if owner == role]
     creating = ["lambda:CreateFunction", "dynamodb:CreateTable", "apigateway:POST", "logs:CreateLogGroup"]
     for statement in own:
@@ -259,9 +266,8 @@ def test_the_function_role_fits_inside_the_boundary(synth: Synth, env: str) -> N
     template = synth(env)
     resources = template["Resources"]
     stack = f"{PREFIX}-{env}"
-    table_arn = (
-        f"arn:aws:dynamodb:{REGION}:{LOCAL_ACCOUNT_ID}:table/{resources['Table']['Properties']['TableName']}"
-    )
+    table_name = resources["Table"]["Properties"]["TableName"]
+    table_arn = f"arn:aws:dynamodb:{region(env)}:{LOCAL_ACCOUNT_ID}:table/{table_name}"
     bucket_arn = f"arn:aws:s3:::{stack}-uploadsbucket-1a2b3c4d5e6f"  # the suffix is CloudFormation's
     arn_of = [  # the function role's resources as created
         ({"Fn::GetAtt": ["Table", "Arn"]}, table_arn),
@@ -271,7 +277,7 @@ def test_the_function_role_fits_inside_the_boundary(synth: Synth, env: str) -> N
     ]
     function_log_group = resources["FunctionLogGroup"]["Properties"]["LogGroupName"]
     needed = [
-        (action, f"arn:aws:logs:{REGION}:{LOCAL_ACCOUNT_ID}:log-group:{function_log_group}:log-stream:s")
+        (action, f"arn:aws:logs:{region(env)}:{LOCAL_ACCOUNT_ID}:log-group:{function_log_group}:log-stream:s")
         for action in sorted(_BASIC_EXECUTION)
     ]
     for policy in resources["ApiFunctionRole"]["Properties"]["Policies"]:

@@ -212,11 +212,15 @@ def test_revocation_check_against_an_unavailable_endpoint(
 
 
 def test_dynamodb_at_a_silent_endpoint(silent: SilentEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}.items():
-        monkeypatch.setenv(name, value)
+    # Requests are signed before they are sent: any key will do, the endpoint never reads them.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "never-checked")
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    repository = DynamoRepository(dynamodb_client("us-east-1", f"http://{silent.host}"), "timeout-test")
+    settings = make_settings()
+    repository = DynamoRepository(
+        dynamodb_client(settings.aws_region, f"http://{silent.host}"), "timeout-test"
+    )
     backend = FakeBackend()
     client = _app_on_fakes(backend, repository=repository)
     headers = {"Authorization": f"Bearer {backend.tokens.issue('alice')}"}
