@@ -1,4 +1,4 @@
-"""boto3 clients built once per process, with timeouts short enough to answer 503 quickly."""
+"""boto3 clients built once per process, held to the outbound budget (outbound.py): a hung call is a 503."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,15 +10,17 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from domain.errors import ServiceUnavailable
+from infrastructure.outbound import ATTEMPTS, CONNECT_TIMEOUT_S, READ_TIMEOUT_S
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
 _BASE_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"max_attempts": 2, "mode": "standard"},
+    connect_timeout=CONNECT_TIMEOUT_S,
+    read_timeout=READ_TIMEOUT_S,
+    # total_max_attempts counts the first attempt; botocore's max_attempts would count only the retries.
+    retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
 )
 # ClientError codes that mean "try later" rather than "your request is wrong".
 _TRANSIENT_CODES = frozenset(

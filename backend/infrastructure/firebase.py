@@ -1,5 +1,6 @@
 """Firebase ID token verification (firebase-admin), behind the domain's TokenVerifier port."""
 
+import hashlib
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from firebase_admin import auth, credentials, exceptions
 from domain.entities import Principal
 from domain.errors import AuthenticationFailed, ServiceUnavailable
 from domain.ports import TokenVerifier
+from infrastructure.outbound import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, RETRIES
 
 logger = logging.getLogger(__name__)
 
@@ -60,38 +62,77 @@ def credential_for_revocation_checks(config: str | None) -> Any:
     return google.auth.credentials.AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth lacks hints here
 
 
+def _limit_admin_api_retries(client: auth.Client) -> None:
+    """At most RETRIES retries, at once, for the Admin API calls (revocation checks).
+
+    firebase-admin retries them up to four more times on a 500 or 503, with backoff, sleeping for as long
+    as a Retry-After header asks, and has no option to change that. Its calls share one requests session
+    (the client's, reached through its user manager: pinned by uv.lock, exercised by
+    tests/integration/test_outbound_timeouts.py), whose adapters get the budget's policy. The certificate
+    fetch has its own session, which never retries.
+    """
+    session = client._user_manager.http_client.session
+    for adapter in session.adapters.values():
+        adapter.max_retries = adapter.max_retries.new(
+            total=RETRIES,
+            connect=None,
+            read=None,
+            status=None,
+            backoff_factor=0,
+            respect_retry_after_header=False,
+        )
+
+
+def _fingerprint(token: str) -> dict[str, object]:
+    """What a log may say about a token: enough to tell two apart, nothing to replay or decode."""
+    return {"token_length": len(token), "token_sha256": hashlib.sha256(token.encode()).hexdigest()[:12]}
+
+
 class FirebaseTokenVerifier(TokenVerifier):
     def __init__(
         self, project_id: str, emulator_host: str | None, *, google_credentials_config: str | None = None
     ) -> None:
         self._project_id = project_id
         self._emulator_host = emulator_host
-        self._google_credentials_config = google_credentials_config
+        # Built now (no I/O), so a configuration google-auth cannot use stops the app at startup instead of
+        # failing inside verify(), where its ValueError read as a rejected token: 401 for every request.
+        try:
+            self._credential = credential_for_revocation_checks(google_credentials_config)
+        except ValueError as error:
+            raise ValueError(f"GOOGLE_CREDENTIALS_CONFIG cannot be used: {error}") from error
 
     def verify(self, token: str, *, check_revoked: bool) -> Principal:
+        client = self._client  # outside the try: a setup failure is a 500, never a rejected token
         try:
-            claims = auth.verify_id_token(token, app=self._app, check_revoked=check_revoked)
+            claims = client.verify_id_token(token, check_revoked=check_revoked)
         except _REJECTED as error:
-            logger.info("token rejected", extra={"reason": type(error).__name__, "detail": str(error)})
+            # Not str(error): firebase-admin's messages quote the token, or the claims they decoded from it.
+            logger.info("token rejected", extra={"reason": type(error).__name__, **_fingerprint(token)})
             raise AuthenticationFailed("invalid or missing credentials") from error
         except (exceptions.FirebaseError, google.auth.exceptions.GoogleAuthError) as error:
-            # Certificate fetch or Admin API failure: the token may be fine, we cannot tell.
+            # Certificate fetch or Admin API failure (a timeout too): the token may be fine, we cannot tell.
             logger.warning("token verification unavailable", extra={"detail": str(error)})
             raise ServiceUnavailable("authentication service is unavailable") from error
         return Principal(uid=claims["uid"], email=claims.get("email"), role=claims.get("role"))
 
     @cached_property
-    def _app(self) -> firebase_admin.App:
+    def _client(self) -> auth.Client:
+        """Built at the first verification (firebase-admin reads the emulator host from os.environ then)."""
         self._align_emulator_environment()
         name = f"token-verifier:{self._project_id}:{self._emulator_host or 'google'}"
         try:
-            return firebase_admin.get_app(name)
+            app = firebase_admin.get_app(name)
         except ValueError:
-            return firebase_admin.initialize_app(
-                credential_for_revocation_checks(self._google_credentials_config),
-                options={"projectId": self._project_id},
+            app = firebase_admin.initialize_app(
+                self._credential,
+                # Per attempt of the certificate fetch and of every Admin API call; firebase-admin's
+                # default is 120 s, four times the function's Timeout. requests takes (connect, read).
+                options={"projectId": self._project_id, "httpTimeout": (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)},
                 name=name,
             )
+        client = auth.Client(app)
+        _limit_admin_api_retries(client)
+        return client
 
     def _align_emulator_environment(self) -> None:
         """firebase-admin reads the emulator host from os.environ, not from our settings: make them agree."""

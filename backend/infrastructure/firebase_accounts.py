@@ -14,7 +14,7 @@ class FirebaseAuth(FirebaseTokenVerifier, UserAccounts):
 
     def delete_user(self, uid: str) -> None:
         try:
-            auth.delete_user(uid, app=self._app)
+            self._client.delete_user(uid)  # the verifier's client: the same timeout and retry budget
         except auth.UserNotFoundError:
             return  # an earlier try got this far
         except (exceptions.FirebaseError, google.auth.exceptions.GoogleAuthError) as error:

@@ -43,12 +43,19 @@ class _StdoutHandler(logging.StreamHandler[TextIO]):
         super().emit(record)
 
 
+# HTTP clients that log whole requests and responses at DEBUG: botocore the items written (note text, emails),
+# google-auth the Admin API calls and their headers, urllib3 and cachecontrol the URLs. Never below INFO.
+_CHATTY_LIBRARIES = ("botocore", "boto3", "urllib3", "google", "cachecontrol")
+
+
 def configure_logging(level: str) -> None:
     handler = _StdoutHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
     # uvicorn installs its own plain-text handlers before importing the app; route them through ours.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)

@@ -2,12 +2,15 @@
 
 import json
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "staging", "prod", "local", "test"]
+# Where the emulators run: the local chain (`local`) and the test suites (`test`). Every other environment
+# is deployed on AWS.
+EMULATED_ENVIRONMENTS: frozenset[Environment] = frozenset({"local", "test"})
 
 APP_VERSION = "1.0.0"
 
@@ -15,13 +18,14 @@ APP_VERSION = "1.0.0"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    environment: Environment = "dev"
+    # Required: a forgotten ENVIRONMENT must not silently pick one (the template always sets it).
+    environment: Environment
     log_level: str = "INFO"
     dynamodb_table: str
     s3_bucket: str
     firebase_project_id: str
     aws_region: str = "us-east-1"
-    # Emulators only: the production guard below refuses them in prod.
+    # Emulators only: the guard below refuses them outside the emulated environments.
     aws_endpoint_url: str | None = None
     # Where clients (a browser, curl on the host) reach the S3 emulator, when it differs from where the app
     # does: in compose the app reaches it by its service name, the host on 127.0.0.1. Presigned URLs name it.
@@ -31,15 +35,6 @@ class Settings(BaseSettings):
     # typically workload identity federation, which trades the function's AWS role for a Google token
     # (no key, nothing secret). Unset: revocation-checked routes answer 503. See docs/auth.md.
     google_credentials_config: str | None = None
-    # Comma-separated; in prod only these origins get CORS headers.
-    cors_allowed_origins: Annotated[list[str], NoDecode] = []
-
-    @field_validator("cors_allowed_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
 
     @field_validator(
         "aws_endpoint_url",
@@ -75,28 +70,33 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_emulators_in_prod(self) -> "Settings":
-        if self.is_production:
-            emulator_vars = [
-                name
-                for name, value in (
-                    ("AWS_ENDPOINT_URL", self.aws_endpoint_url),
-                    ("S3_PRESIGN_ENDPOINT_URL", self.s3_presign_endpoint_url),
-                    ("FIREBASE_AUTH_EMULATOR_HOST", self.firebase_auth_emulator_host),
-                )
-                if value
-            ]
-            if emulator_vars:
-                # An emulated auth backend accepts unsigned tokens: starting would disable authentication.
-                raise ValueError(
-                    f"refusing to start: ENVIRONMENT=prod with emulator variable(s) set: "
-                    f"{', '.join(emulator_vars)}"
-                )
+    def _refuse_emulators_where_deployed(self) -> "Settings":
+        emulator_vars = [
+            name
+            for name, value in (
+                ("AWS_ENDPOINT_URL", self.aws_endpoint_url),
+                ("S3_PRESIGN_ENDPOINT_URL", self.s3_presign_endpoint_url),
+                ("FIREBASE_AUTH_EMULATOR_HOST", self.firebase_auth_emulator_host),
+            )
+            if value
+        ]
+        if emulator_vars and not self.is_emulated:
+            # An emulated auth backend accepts unsigned tokens: starting would disable authentication.
+            raise ValueError(
+                f"refusing to start: ENVIRONMENT={self.environment} with emulator variable(s) set: "
+                f"{', '.join(emulator_vars)} (emulators are for ENVIRONMENT "
+                f"{' or '.join(sorted(EMULATED_ENVIRONMENTS))} only)"
+            )
         return self
 
     @property
     def is_production(self) -> bool:
         return self.environment == "prod"
+
+    @property
+    def is_emulated(self) -> bool:
+        """Runs against the local emulators, not on AWS."""
+        return self.environment in EMULATED_ENVIRONMENTS
 
 
 @lru_cache

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
 
+from bootstrap import build_app
 from devstack import config
+from devstack.paths import REPO_ROOT
 from devstack.template import load, region_of, stack_name
+from infrastructure.outbound import WORST_CASE_CALL_S
+from tests.support.fakes import make_settings
 
 Template = dict[str, Any]
 Synth = Callable[..., Template]
@@ -70,6 +78,22 @@ def test_function_runs_under_the_web_adapter(synth: Synth, env: str) -> None:
     assert isinstance(log_group["RetentionInDays"], int | str)
 
 
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_hung_dependency_costs_less_than_the_function_timeout(synth: Synth, env: str) -> None:
+    """One outbound call that never answers gives up within the app's budget (infrastructure/outbound.py,
+    plus under 1 s of botocore backoff), so the app answers 503 before Lambda cuts the request off."""
+    timeout = synth(env)["Resources"]["ApiFunction"]["Properties"]["Timeout"]
+    assert timeout > WORST_CASE_CALL_S + 1
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_function_logs_at_info_everywhere(synth: Synth, env: str) -> None:
+    """DEBUG would add nothing of the app's, only the libraries' request dumps (the app also keeps those
+    below INFO, shared/logging.py)."""
+    variables = synth(env)["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["LOG_LEVEL"] == "INFO"
+
+
 @pytest.mark.parametrize("env", ["prod"])
 def test_prod_keeps_its_data(synth: Synth, env: str) -> None:
     template = synth(env)
@@ -81,9 +105,6 @@ def test_prod_keeps_its_data(synth: Synth, env: str) -> None:
     assert table["Properties"]["DeletionProtectionEnabled"] is True
     assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
-    assert (
-        template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"]["LOG_LEVEL"] == "INFO"
-    )
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "local"])
@@ -100,27 +121,84 @@ def _api_cors(template: Template) -> dict[str, Any]:
     return cors
 
 
+def _bucket_cors(template: Template) -> dict[str, Any]:
+    rules = template["Resources"]["UploadsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert len(rules) == 1
+    rule: dict[str, Any] = rules[0]
+    return rule
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_cors_is_open_only_outside_prod(synth: Synth, env: str) -> None:
     template = synth(env)
     cors = _api_cors(template)
     # The whole configuration survives the SAM transform (an intrinsic in AllowOrigins alone would not).
-    assert {"allowOrigins", "allowMethods", "allowHeaders", "maxAge"} <= set(cors)
+    assert {"allowOrigins", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge"} <= set(cors)
     assert cors["allowCredentials"] is False
-    bucket_origins = template["Resources"]["UploadsBucket"]["Properties"]["CorsConfiguration"]["CorsRules"][
-        0
-    ]["AllowedOrigins"]
-    function_origins = template["Resources"]["ApiFunction"]["Properties"]["Environment"]["Variables"][
-        "CORS_ALLOWED_ORIGINS"
-    ]
+    bucket_origins = _bucket_cors(template)["AllowedOrigins"]
     if env == "prod":
         assert "*" not in cors["allowOrigins"]
-        assert "*" not in bucket_origins
-        assert "*" not in function_origins
-        assert cors["allowOrigins"] == bucket_origins == function_origins.split(",")
+        assert cors["allowOrigins"] == bucket_origins
     else:
         assert cors["allowOrigins"] == bucket_origins == ["*"]
-        assert function_origins == "*"
+
+
+# What browser code sends and reads (docs/auth.md, the notes routes): a bearer token, JSON, If-Match with
+# the ETag it read, an idempotency key; the ETag, the Location of a new note, the request id.
+CORS_REQUEST_HEADERS = {"authorization", "content-type", "if-match", "idempotency-key"}
+CORS_RESPONSE_HEADERS = {"etag", "location", "x-request-id"}
+
+
+def _routed_methods() -> set[str]:
+    """The methods the app's routes answer (as deployed: prod, no docs)."""
+    routes = iter_route_contexts(build_app(make_settings(environment="prod")).routes)
+    return {method for route in routes for method in route.methods or ()}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_browsers_can_send_if_match_and_read_the_etag(synth: Synth, env: str) -> None:
+    """With CORS configured, the HTTP API answers preflights itself and drops the function's CORS headers:
+    what the template lists is all a browser may send and read."""
+    cors = _api_cors(synth(env))
+    assert {header.lower() for header in cors["allowHeaders"]} == CORS_REQUEST_HEADERS
+    assert {header.lower() for header in cors["exposeHeaders"]} == CORS_RESPONSE_HEADERS
+    assert set(cors["allowMethods"]) == _routed_methods()
+    assert 0 < cors["maxAge"] <= 7200  # browsers cap the preflight cache (Chromium: 2 h)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_bucket_takes_the_same_origins_and_preflight_cache(synth: Synth, env: str) -> None:
+    template = synth(env)
+    api, bucket = _api_cors(template), _bucket_cors(template)
+    assert bucket["AllowedOrigins"] == api["allowOrigins"]
+    assert bucket["MaxAge"] == api["maxAge"]
+    assert bucket["ExposedHeaders"] == ["ETag"]
+
+
+def test_locally_the_app_answers_cors_as_the_http_api_does(synth: Synth) -> None:
+    """Locally nothing stands in front of the app: it plays the HTTP API's part, with dev's configuration."""
+    cors = _api_cors(synth("dev"))
+    with TestClient(build_app(make_settings(environment="local"))) as client:
+        preflight = client.options(
+            "/notes/01J00000000000000000000000",
+            headers={
+                "Origin": "https://app.example",
+                "Access-Control-Request-Method": "PATCH",
+                "Access-Control-Request-Headers": ", ".join(sorted(CORS_REQUEST_HEADERS)),
+            },
+        )
+        simple = client.get("/health", headers={"Origin": "https://app.example"})
+    assert preflight.status_code == 200
+    assert set(preflight.headers["access-control-allow-methods"].split(", ")) == set(cors["allowMethods"])
+    # Starlette also lists the CORS-safelisted headers, which browsers send without asking anyway.
+    safelisted = {"accept", "accept-language", "content-language", "content-type"}
+    allowed = {h.lower() for h in preflight.headers["access-control-allow-headers"].split(", ")}
+    assert allowed - safelisted == {h.lower() for h in cors["allowHeaders"]} - safelisted
+    assert preflight.headers["access-control-max-age"] == str(cors["maxAge"])
+    assert simple.headers["access-control-allow-origin"] == "*" == cors["allowOrigins"][0]
+    assert {h.lower() for h in simple.headers["access-control-expose-headers"].split(", ")} == {
+        h.lower() for h in cors["exposeHeaders"]
+    }
 
 
 def test_prod_refuses_a_wildcard_origin() -> None:
@@ -135,9 +213,14 @@ def test_prod_refuses_a_wildcard_origin() -> None:
 def test_http_api_routes_throttling_and_access_logs(synth: Synth, env: str) -> None:
     template = synth(env)
     paths = one(template, "AWS::ApiGatewayV2::Api")["Properties"]["Body"]["paths"]
-    assert set(paths) == {"/", "/{proxy+}"}
-    for path in paths.values():
-        integration = path["x-amazon-apigateway-any-method"]["x-amazon-apigateway-integration"]
+    routes = {(path, method) for path, methods in paths.items() for method in methods}
+    assert routes == {
+        ("/", "x-amazon-apigateway-any-method"),
+        ("/{proxy+}", "x-amazon-apigateway-any-method"),
+        ("/health", "get"),
+    }
+    for path, method in routes:
+        integration = paths[path][method]["x-amazon-apigateway-integration"]
         assert integration["payloadFormatVersion"] == "2.0"
         assert "${ApiFunction.Arn}" in integration["uri"]["Fn::Sub"]
     stage = one(template, "AWS::ApiGatewayV2::Stage")["Properties"]
@@ -151,32 +234,128 @@ def test_http_api_routes_throttling_and_access_logs(synth: Synth, env: str) -> N
     assert set(template["Outputs"]) >= {"ApiUrl", "TableName", "BucketName", "FunctionName"}
 
 
+def _function_grants(template: Template) -> dict[str, set[str]]:
+    """The function role's inline grants: resource (as JSON) -> the actions allowed on it."""
+    role = template["Resources"]["ApiFunctionRole"]["Properties"]
+    grants: dict[str, set[str]] = {}
+    for policy in role["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            resources = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for resource in resources:
+                grants.setdefault(json.dumps(resource, sort_keys=True), set()).update(actions)
+    return grants
+
+
+def _grants_on(template: Template, resource: Any) -> set[str]:
+    return _function_grants(template).get(json.dumps(resource, sort_keys=True), set())
+
+
+TABLE = {"Fn::GetAtt": ["Table", "Arn"]}
+TABLE_INDEXES = {"Fn::Sub": "${Table.Arn}/index/*"}
+BUCKET = {"Fn::GetAtt": ["UploadsBucket", "Arn"]}
+BUCKET_OBJECTS = {"Fn::Sub": "${UploadsBucket.Arn}/*"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_public_health_checks_have_a_throttle_of_their_own(synth: Synth, env: str) -> None:
+    """GET /health needs no token: its own route and a lower limit keep a flood of it from using up the
+    limit every other route (ANY /{proxy+}) serves real users from."""
+    stage = one(synth(env), "AWS::ApiGatewayV2::Stage")["Properties"]
+    default, health = stage["DefaultRouteSettings"], stage["RouteSettings"]["GET /health"]
+    assert 0 < health["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
+    assert 0 < health["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
+
+
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_function_role_reaches_only_its_table_index_and_bucket(synth: Synth, env: str) -> None:
     template = synth(env)
     role = template["Resources"]["ApiFunctionRole"]["Properties"]
     assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
-    allowed_resources = [
-        {"Fn::GetAtt": ["Table", "Arn"]},
-        {"Fn::Sub": "${Table.Arn}/index/*"},
-        {"Fn::Sub": "${UploadsBucket.Arn}/*"},
-        {"Fn::GetAtt": ["UploadsBucket", "Arn"]},
-    ]
-    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    assert statements
-    for statement in statements:
-        assert statement["Effect"] == "Allow"
-        resources = (
-            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        )
-        for resource in resources:
-            assert resource in allowed_resources, f"{statement.get('Sid')}: unexpected resource {resource}"
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        for action in actions:
-            assert "*" not in action, f"{statement.get('Sid')}: wildcard action {action}"
-            assert action.split(":")[0] in {"dynamodb", "s3"}
-    no_deletes_of_containers = {"dynamodb:DeleteTable", "s3:DeleteBucket", "dynamodb:Scan"}
-    assert not no_deletes_of_containers & {a for s in statements for a in s["Action"]}
+    grants = _function_grants(template)
+    assert set(grants) <= {
+        json.dumps(resource, sort_keys=True) for resource in (TABLE, TABLE_INDEXES, BUCKET, BUCKET_OBJECTS)
+    }
+    actions = set().union(*grants.values())
+    assert all("*" not in action and action.split(":")[0] in {"dynamodb", "s3"} for action in actions)
+    assert not {"dynamodb:DeleteTable", "s3:DeleteBucket", "dynamodb:Scan"} & actions
+
+
+# boto3's DynamoDB operations -> the IAM action each needs; a transaction needs one per kind of item in it.
+_DYNAMODB_OPERATIONS = {
+    "get_item": "dynamodb:GetItem",
+    "batch_get_item": "dynamodb:BatchGetItem",
+    "query": "dynamodb:Query",
+    "scan": "dynamodb:Scan",
+    "put_item": "dynamodb:PutItem",
+    "update_item": "dynamodb:UpdateItem",
+    "delete_item": "dynamodb:DeleteItem",
+    "batch_write_item": "dynamodb:BatchWriteItem",
+}
+_TRANSACTION_ITEMS = {
+    "Get": "dynamodb:GetItem",
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+}
+
+
+def _dynamodb_actions_the_code_needs() -> set[str]:
+    """Read off backend/infrastructure/dynamodb*.py: the client calls, and the kinds of transaction items."""
+    needed: set[str] = set()
+    for path in (REPO_ROOT / "backend" / "infrastructure").glob("dynamodb*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in _DYNAMODB_OPERATIONS:
+                needed.add(_DYNAMODB_OPERATIONS[node.attr])
+            if isinstance(node, ast.Dict):
+                keys = [key.value for key in node.keys if isinstance(key, ast.Constant)]
+                needed.update(_TRANSACTION_ITEMS[key] for key in keys if key in _TRANSACTION_ITEMS)
+    return needed
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_function_gets_the_dynamodb_actions_its_code_calls_and_no_more(synth: Synth, env: str) -> None:
+    template = synth(env)
+    needed = _dynamodb_actions_the_code_needs()
+    assert "dynamodb:Query" in needed  # not vacuous: the reader found the calls
+    assert _grants_on(template, TABLE) == needed
+    assert _grants_on(template, TABLE_INDEXES) == {"dynamodb:Query"}  # the user directory (GSI1)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_bucket_versioning_is_on_in_prod_only(synth: Synth, env: str) -> None:
+    """Versioning keeps what a delete without a version id would lose (a console slip, a stray tool); it
+    pays off in prod only. Noncurrent versions expire everywhere, for buckets versioned before this rule."""
+    props = synth(env)["Resources"]["UploadsBucket"]["Properties"]
+    if env == "prod":
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    else:
+        assert "VersioningConfiguration" not in props
+    rules = {rule["Id"]: rule for rule in props["LifecycleConfiguration"]["Rules"]}
+    expiry = rules["expire-noncurrent-versions"]
+    assert expiry["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert expiry["ExpiredObjectDeleteMarker"] is True  # the markers left once their versions expired
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_function_can_erase_every_version_of_its_objects(synth: Synth, env: str) -> None:
+    """Deleting a user's files must leave no version behind: list the versions under the user's prefix,
+    delete each by version id. Without these two actions a delete only added a delete marker."""
+    template = synth(env)
+    assert _grants_on(template, BUCKET_OBJECTS) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:DeleteObjectVersion",
+    }
+    assert _grants_on(template, BUCKET) == {
+        "s3:ListBucket",
+        "s3:ListBucketVersions",
+    }
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

@@ -4,9 +4,12 @@ import json
 
 import google.auth.aws
 import google.auth.credentials
+import pytest
 from firebase_admin import credentials
 
+from bootstrap import build_app
 from infrastructure.firebase import credential_for_revocation_checks
+from tests.support.fakes import make_settings
 
 # The shape `gcloud iam workload-identity-pools create-cred-config --aws` writes: the function's AWS role
 # (from Lambda's own environment credentials) is exchanged for a Google access token. Nothing secret.
@@ -36,3 +39,15 @@ def test_without_configuration_checks_fail_fast_instead_of_probing_metadata(monk
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     credential = credential_for_revocation_checks(None)
     assert isinstance(credential, google.auth.credentials.AnonymousCredentials)
+
+
+def test_a_config_google_auth_cannot_use_stops_the_app_at_startup() -> None:
+    """Settings checks the shape; google-auth checks the rest when the credential is built. That must happen
+    at startup: built lazily inside the token check, its ValueError turned every request into a 401."""
+    config = {
+        **WORKLOAD_IDENTITY_CONFIG,
+        "credential_source": {**WORKLOAD_IDENTITY_CONFIG["credential_source"], "environment_id": "aws2"},  # type: ignore[dict-item]
+    }
+    settings = make_settings(google_credentials_config=json.dumps(config))  # the shape passes Settings
+    with pytest.raises(ValueError, match=r"^GOOGLE_CREDENTIALS_CONFIG cannot be used: .*aws version '2'"):
+        build_app(settings)

@@ -69,7 +69,7 @@ def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict
     adapter_knobs = {name: value for name, value in os.environ.items() if name.startswith("AWS_LWA_")}
     return {
         "ENVIRONMENT": "local",
-        # The template says DEBUG outside prod; locally that buries the request lines under botocore's.
+        # As the template sets it everywhere; the app keeps tokens and bodies out of its logs at any level.
         "LOG_LEVEL": "INFO",
         **facts.aws.client_environment(endpoints.aws),
         # Presigned URLs name the emulator as the host reaches it (in compose the app uses its service name).

@@ -1,0 +1,310 @@
+"""docs/aws-bootstrap.yml, read offline: what one environment's deploy pipeline may do in the account.
+
+The dev pipeline must not be able to reach staging or prod when they share an account. So: the role GitHub
+assumes creates nothing itself, it hands change sets to a CloudFormation execution role; that role may
+create or change a role only with the environment's permissions boundary attached, manage only its own
+environment's resources (API Gateway by tag), and never the bootstrap's own roles; the boundary allows only
+this environment's table, bucket and logs. The template's function role must carry that boundary and fit
+inside it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from devstack.paths import REPO_ROOT, SAMCONFIG
+from devstack.template import LOCAL_ACCOUNT_ID, Evaluator, load, parameter_values, region_of
+
+Template = dict[str, Any]
+Statement = dict[str, Any]
+Synth = Callable[..., Template]
+
+ENVS = ["dev", "staging", "prod"]
+PREFIX = "fastapi-backend"  # the bootstrap's StackNamePrefix default = samconfig's stack names
+BOOTSTRAP = REPO_ROOT / "docs" / "aws-bootstrap.yml"
+
+
+def region(env: str) -> str:
+    """Where samconfig deploys `env`, and so where its bootstrap stack lives."""
+    found = region_of(env)
+    assert found is not None
+    return found
+
+
+# What gives a role permissions. Each must require the boundary.
+ROLE_PERMISSION_WRITES = [
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+]
+# What would undo the boundary, or let a role be assumed by someone else. Never allowed.
+BOUNDARY_BYPASSES = [
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:DeletePolicy",
+    "iam:CreateUser",
+    "iam:CreatePolicy",
+]
+
+
+def bootstrap(env: str) -> Template:
+    """The bootstrap as deployed for `env` (parameters and Subs resolved; resource Refs stay intrinsics)."""
+    document = load(BOOTSTRAP)
+    given = {"GitHubRepository": "owner/repo", "Environment": env, "CreateOidcProvider": "true"}
+    resolved: Template = Evaluator(
+        document, parameter_values(document, given, f"github-deploy-{env}", region(env))
+    ).value(document)
+    return resolved
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(template: Template, resource_type: str | None = None) -> Iterator[tuple[str, Statement]]:
+    """(logical id, statement) of every IAM policy in the template (roles' inline policies, managed ones)."""
+    for logical_id, resource in template["Resources"].items():
+        if resource_type is not None and resource["Type"] != resource_type:
+            continue
+        props = resource.get("Properties", {})
+        documents = [policy["PolicyDocument"] for policy in props.get("Policies", [])]
+        if resource["Type"] == "AWS::IAM::ManagedPolicy":
+            documents.append(props["PolicyDocument"])
+        for document in documents:
+            for statement in document["Statement"]:
+                assert "NotAction" not in statement, (logical_id, statement)
+                assert "NotResource" not in statement, (logical_id, statement)
+                yield logical_id, statement
+
+
+def allows(statement: Statement, action: str) -> bool:
+    return statement["Effect"] == "Allow" and any(
+        fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in _listed(statement["Action"])
+    )
+
+
+def _resources_where(template: Template, kind: str, test: Callable[[dict[str, Any]], bool]) -> list[str]:
+    return [
+        str(logical_id)
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == kind and test(resource["Properties"])
+    ]
+
+
+def _trusted(properties: dict[str, Any]) -> dict[str, Any]:
+    principal: dict[str, Any] = properties["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+    return principal
+
+
+def deploy_role(template: Template) -> str:
+    """The role GitHub's OIDC tokens assume."""
+    (found,) = _resources_where(template, "AWS::IAM::Role", lambda props: "Federated" in _trusted(props))
+    return found
+
+
+def execution_role(template: Template) -> str:
+    """The role CloudFormation assumes to create the stack's resources."""
+    (found,) = _resources_where(
+        template,
+        "AWS::IAM::Role",
+        lambda props: _trusted(props) == {"Service": "cloudformation.amazonaws.com"},
+    )
+    return found
+
+
+def boundaries(template: Template) -> list[str]:
+    return _resources_where(template, "AWS::IAM::ManagedPolicy", lambda _: True)
+
+
+def boundary(template: Template) -> str:
+    (found,) = boundaries(template)
+    return found
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_no_role_gets_permissions_without_the_boundary(env: str) -> None:
+    template = bootstrap(env)
+    the_boundaries = [{"Ref": logical_id} for logical_id in boundaries(template)]
+    for owner, statement in statements(template):
+        for action in ROLE_PERMISSION_WRITES:
+            if allows(statement, action):
+                condition = statement.get("Condition", {}).get("StringEquals", {})
+                assert condition.get("iam:PermissionsBoundary") in the_boundaries, (
+                    f"{owner} {statement.get('Sid')}: {action} without the permissions boundary"
+                )
+    assert len(the_boundaries) == 1
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_nothing_may_remove_or_rewrite_the_boundary(env: str) -> None:
+    for owner, statement in statements(bootstrap(env)):
+        for action in BOUNDARY_BYPASSES:
+            assert not allows(statement, action), f"{owner} {statement.get('Sid')} allows {action}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_github_role_only_hands_change_sets_to_the_execution_role(env: str) -> None:
+    template = bootstrap(env)
+    role = deploy_role(template)
+    execution_role_arn = {"Fn::GetAtt": [execution_role(template), "Arn"]}
+    app_stack = f"arn:aws:cloudformation:{region(env)}:{LOCAL_ACCOUNT_ID}:stack/{PREFIX}-{env}/*"
+    own = [statement for owner, statement in statements(template) if owner == role]
+    creating = ["lambda:CreateFunction", "dynamodb:CreateTable", "apigateway:POST", "logs:CreateLogGroup"]
+    for statement in own:
+        assert not any(allows(statement, action) for action in [*ROLE_PERMISSION_WRITES, *creating]), (
+            statement
+        )
+        if allows(statement, "cloudformation:CreateChangeSet") and app_stack in _listed(
+            statement["Resource"]
+        ):
+            assert statement["Condition"] == {"ArnEquals": {"cloudformation:RoleArn": execution_role_arn}}
+        if allows(statement, "iam:PassRole"):
+            assert _listed(statement["Resource"]) == [execution_role_arn]
+            assert statement["Condition"] == {
+                "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+            }
+    assert any(allows(statement, "iam:PassRole") for statement in own)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_api_gateway_is_reached_only_through_this_environments_tag(env: str) -> None:
+    for owner, statement in statements(bootstrap(env)):
+        actions = [
+            action for action in _listed(statement["Action"]) if action.lower().startswith("apigateway:")
+        ]
+        if not actions:
+            continue
+        assert "apigateway:*" not in actions, f"{owner} {statement.get('Sid')}"
+        resources = _listed(statement["Resource"])
+        assert "*" not in resources, f"{owner} {statement.get('Sid')}: API Gateway on every resource"
+        if any(resource.endswith("::/apis/*") for resource in resources):
+            assert statement["Condition"] == {"StringEquals": {"aws:ResourceTag/environment": env}}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_boundary_allows_only_this_environments_data_and_logs(env: str) -> None:
+    template = bootstrap(env)
+    others = [other for other in ENVS if other != env]
+    for _, statement in statements(template, "AWS::IAM::ManagedPolicy"):
+        assert statement["Effect"] == "Allow"
+        for action in _listed(statement["Action"]):
+            assert action.split(":")[0] in {"dynamodb", "s3", "logs"}, action
+            assert "*" not in action, action
+        for resource in _listed(statement["Resource"]):
+            assert re.search(rf"[/:]{PREFIX}-{env}-", resource), resource
+            assert not any(f"-{other}-" in resource for other in others), resource
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_bootstrap_roles_are_outside_the_names_the_execution_role_manages(env: str) -> None:
+    """Else the pipeline could rewrite its own roles (the deploy role was named <prefix>-<env>-github-deploy,
+    inside the role pattern it could put any inline policy on)."""
+    template = bootstrap(env)
+    own_roles = [
+        f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{resource['Properties']['RoleName']}"
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::IAM::Role"
+    ]
+    for owner, statement in statements(template):
+        if not any(action.lower().startswith("iam:") for action in _listed(statement["Action"])):
+            continue
+        for pattern in _listed(statement["Resource"]):
+            if isinstance(pattern, str):
+                assert not any(fnmatch.fnmatchcase(arn, pattern) for arn in own_roles), (
+                    f"{owner} {statement.get('Sid')} reaches a bootstrap role through {pattern}"
+                )
+    assert len(own_roles) == 2  # the deploy role and the execution role
+
+
+def _samconfig(env: str) -> dict[str, Any]:
+    parameters: dict[str, Any] = tomllib.loads(SAMCONFIG.read_text())[env]["deploy"]["parameters"]
+    return parameters
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_deploys_go_through_the_execution_role_with_the_boundary(synth: Synth, env: str) -> None:
+    """samconfig names the execution role (sam deploy --role-arn) and the boundary; the synthesized function
+    role carries it."""
+    template = bootstrap(env)
+    role_name = template["Resources"][execution_role(template)]["Properties"]["RoleName"]
+    boundary_name = template["Resources"][boundary(template)]["Properties"]["ManagedPolicyName"]
+    assert _samconfig(env)["role_arn"].endswith(f":role/{role_name}")
+    function_role = synth(env)["Resources"]["ApiFunctionRole"]["Properties"]
+    assert function_role["PermissionsBoundary"] == f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:policy/{boundary_name}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_api_carries_the_tag_the_execution_role_requires(synth: Synth, env: str) -> None:
+    """In the OpenAPI body, so the API has it from its first import, before any TagResource call."""
+    (api,) = [r for r in synth(env)["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    assert {"name": "environment", "x-amazon-apigateway-tag-value": env} in api["Properties"]["Body"]["tags"]
+
+
+def test_the_emulator_gets_no_boundary(synth: Synth) -> None:
+    assert "role_arn" not in _samconfig("local")
+    assert "PermissionsBoundary" not in synth("local")["Resources"]["ApiFunctionRole"]["Properties"]
+
+
+# AWSLambdaBasicExecutionRole, attached to the function role by SAM.
+_BASIC_EXECUTION = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_function_role_fits_inside_the_boundary(synth: Synth, env: str) -> None:
+    """A grant the boundary lacks would deploy fine and fail at run time with AccessDenied."""
+    template = synth(env)
+    resources = template["Resources"]
+    stack = f"{PREFIX}-{env}"
+    table_name = resources["Table"]["Properties"]["TableName"]
+    table_arn = f"arn:aws:dynamodb:{region(env)}:{LOCAL_ACCOUNT_ID}:table/{table_name}"
+    bucket_arn = f"arn:aws:s3:::{stack}-uploadsbucket-1a2b3c4d5e6f"  # the suffix is CloudFormation's
+    arn_of = [  # the function role's resources as created
+        ({"Fn::GetAtt": ["Table", "Arn"]}, table_arn),
+        ({"Fn::Sub": "${Table.Arn}/index/*"}, f"{table_arn}/index/GSI1"),
+        ({"Fn::GetAtt": ["UploadsBucket", "Arn"]}, bucket_arn),
+        ({"Fn::Sub": "${UploadsBucket.Arn}/*"}, f"{bucket_arn}/users/u/notes/n/files/f"),
+    ]
+    function_log_group = resources["FunctionLogGroup"]["Properties"]["LogGroupName"]
+    needed = [
+        (action, f"arn:aws:logs:{region(env)}:{LOCAL_ACCOUNT_ID}:log-group:{function_log_group}:log-stream:s")
+        for action in sorted(_BASIC_EXECUTION)
+    ]
+    for policy in resources["ApiFunctionRole"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            for resource in _listed(statement["Resource"]):
+                (arn,) = [arn for intrinsic, arn in arn_of if intrinsic == resource]
+                needed += [(action, arn) for action in _listed(statement["Action"])]
+    ceiling = [statement for _, statement in statements(bootstrap(env), "AWS::IAM::ManagedPolicy")]
+    for action, arn in needed:
+        assert any(
+            allows(statement, action)
+            and any(fnmatch.fnmatchcase(arn, pattern) for pattern in _listed(statement["Resource"]))
+            for statement in ceiling
+        ), f"the boundary does not allow {action} on {arn}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_artifacts_are_written_and_read_under_this_environments_prefix_only(env: str) -> None:
+    """All environments of an account share SAM's artifact bucket: dev writing under prod's prefix could
+    swap the code prod's change set deploys. sam deploy writes under the config env's s3_prefix."""
+    assert _samconfig(env)["s3_prefix"] == f"{PREFIX}-{env}"
+    for owner, statement in statements(bootstrap(env)):
+        for action in ("s3:PutObject", "s3:GetObject"):
+            if not allows(statement, action):
+                continue
+            for resource in _listed(statement["Resource"]):
+                if "aws-sam-cli-managed-default" in resource:
+                    assert resource.endswith(f"-samclisourcebucket-*/{PREFIX}-{env}/*"), (
+                        f"{owner} {statement.get('Sid')}: {action} on {resource}"
+                    )
