@@ -35,9 +35,17 @@ say() { printf '\n==> %s\n' "$*"; }
 
 step="preflight"
 command -v sam >/dev/null || { echo "sam is not installed (make install)" >&2; false; }
-if grep -A12 "^\[$ENVIRONMENT.deploy.parameters\]" samconfig.toml | grep -q "FirebaseProjectId=replace-me"; then
-    echo "samconfig.toml [$ENVIRONMENT.deploy.parameters] still has a FirebaseProjectId=replace-me-* placeholder:" >&2
-    echo "set your Firebase project id there before deploying $ENVIRONMENT." >&2
+# Every replace-me-* placeholder of this environment's section (Firebase project id, account id in role_arn).
+placeholders="$(python3 - "$ENVIRONMENT" <<'PY'
+import sys, tomllib
+with open("samconfig.toml", "rb") as config:
+    section = tomllib.load(config).get(sys.argv[1], {}).get("deploy", {}).get("parameters", {})
+print(" ".join(key for key, value in section.items() if "replace-me" in str(value)))
+PY
+)"
+if [[ -n "$placeholders" ]]; then
+    echo "samconfig.toml [$ENVIRONMENT.deploy.parameters] still has replace-me-* placeholders in: $placeholders" >&2
+    echo "set your Firebase project id and AWS account id there before deploying $ENVIRONMENT." >&2
     false
 fi
 if [[ "$ENVIRONMENT" == local ]]; then
