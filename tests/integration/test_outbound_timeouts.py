@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -29,6 +29,7 @@ from infrastructure.dynamodb import DynamoRepository
 from infrastructure.firebase import EMULATOR_HOST_VAR, FirebaseTokenVerifier
 from infrastructure.outbound import ATTEMPTS, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, WORST_CASE_CALL_S
 from tests.support.fakes import FakeBackend, make_settings
+from tests.support.loopback import serving
 
 pytestmark = pytest.mark.integration
 
@@ -90,13 +91,8 @@ def unavailable() -> Iterator[tuple[str, list[str]]]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}", requests
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(Unavailable) as port:
+        yield f"127.0.0.1:{port}", requests
 
 
 def _within(seconds: float, call: Callable[[], httpx.Response]) -> httpx.Response:

@@ -6,10 +6,9 @@ certificate URL; patching that URL constant is the only seam. No emulator is inv
 
 import datetime
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
@@ -22,6 +21,7 @@ from firebase_admin import _token_gen
 
 from domain.errors import AuthenticationFailed
 from infrastructure.firebase import EMULATOR_HOST_VAR, FirebaseTokenVerifier
+from tests.support.loopback import serving
 
 pytestmark = pytest.mark.integration
 
@@ -65,12 +65,8 @@ def certificate_url() -> Iterator[str]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Certificates)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/certificates"
-    server.shutdown()
-    thread.join()
+    with serving(Certificates) as port:
+        yield f"http://127.0.0.1:{port}/certificates"
 
 
 @pytest.fixture
