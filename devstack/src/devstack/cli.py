@@ -3,7 +3,7 @@
 devstack dev                      everything, until Ctrl-C (make dev)
 devstack token EMAIL [--admin]    an ID token for a dev user of the running `devstack dev` (make token)
 devstack deploy [--delete]        deploy template.yml to the emulator that answers (make deploy-local)
-devstack gateway --invoke-url U   the HTTP API gateway alone, in front of a running RIE
+devstack gateway --rie HOST:PORT  the HTTP API gateway alone, in front of a running RIE
 devstack chain [--get PATH]       the built function under RIE + the Web Adapter alone, to debug it
 devstack synth --env ENV          template.yml as one environment gets it (SAM transform, conditions)
 """
@@ -170,11 +170,16 @@ def deploy(args: argparse.Namespace) -> int:
 
 def gateway(args: argparse.Namespace) -> int:
     host, _, port = args.rie.rpartition(":")
+    facts = config.load()
+    function_timeout = (
+        args.function_timeout or function_config(paths.BUILD_DIR / FUNCTION, region=facts.aws.region).timeout
+    )
     serve(
         invoke_url(host, int(port)),
         host=args.host,
-        port=args.port or config.load().ports.gateway,
+        port=args.port or facts.ports.gateway,
         timeout_s=args.timeout,
+        function_timeout_s=function_timeout,
         log_events=args.log_events,
         log_level=args.log_level,
     )
@@ -252,7 +257,12 @@ def _parser() -> argparse.ArgumentParser:
     gateway_parser.add_argument("--host", default="127.0.0.1")
     gateway_parser.add_argument("--port", type=int, help="default: GATEWAY_PORT (devstack/devstack.env)")
     gateway_parser.add_argument(
-        "--timeout", type=float, default=30.0, help="integration timeout (503 past it)"
+        "--timeout", type=float, default=30.0, help="integration timeout, waiting included (503 past it)"
+    )
+    gateway_parser.add_argument(
+        "--function-timeout",
+        type=float,
+        help="the function's Timeout, which RIE enforces (default: the template's)",
     )
     gateway_parser.add_argument(
         "--log-events", action="store_true", default=None, help=f"log each event (or {LOG_EVENTS_ENV}=1)"

@@ -20,6 +20,7 @@ from devstack.apigw.gateway import HEALTH_PATH
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
+from devstack.lambdafn.function_config import function_config
 from devstack.lambdafn.runtime import LambdaChain
 from devstack.supervision import (
     LogSink,
@@ -142,6 +143,8 @@ def local_environment(
             "127.0.0.1",
             "--port",
             str(ports.gateway),
+            "--function-timeout",
+            str(function_config(artifact, region=facts.aws.region).timeout),
         ]
         gateway = ManagedProcess(
             "gateway", [sys.executable, "-m", "devstack", "gateway", *gateway_argv], sink=sink

@@ -23,6 +23,6 @@ def fake_rie() -> Iterator[tuple[FakeRie, ServerThread]]:
 def gateway_url(fake_rie: tuple[FakeRie, ServerThread]) -> Iterator[str]:
     """The gateway in front of the fake RIE, with a 1 s integration timeout."""
     _, rie_server = fake_rie
-    app = Gateway(rie_server.url + INVOKE_PATH, function_timeout_s=1.0)
+    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=1.0)
     with ServerThread(app) as server:
         yield server.url

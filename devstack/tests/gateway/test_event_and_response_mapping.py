@@ -159,7 +159,7 @@ def test_x_forwarded_for_is_appended_to() -> None:
 
 def test_log_events_env(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv(LOG_EVENTS_ENV, "1")
-    app = Gateway("http://127.0.0.1:9/unused", function_timeout_s=0.5)
+    app = Gateway("http://127.0.0.1:9/unused", integration_timeout_s=0.5)
     assert app.log_events
     monkeypatch.setenv(LOG_EVENTS_ENV, "0")
     assert not Gateway("http://127.0.0.1:9/unused").log_events

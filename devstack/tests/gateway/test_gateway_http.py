@@ -140,12 +140,12 @@ def test_malformed_answer_is_500(gateway_url: str, answer: Any) -> None:
 def test_timeout_is_503_and_rie_is_never_double_booked(fake_rie: RieFixture) -> None:
     rie, rie_server = fake_rie
     before_rejected = rie.rejected
-    app = Gateway(rie_server.url + INVOKE_PATH, function_timeout_s=0.3)
+    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=1.0)
     with ServerThread(app) as gw:
 
         async def slow_then_fast() -> tuple[httpx.Response, httpx.Response, float]:
             async with httpx.AsyncClient(timeout=30) as client:
-                slow = await client.get(gw.url + "/sleep/1.0")
+                slow = await client.get(gw.url + "/sleep/1.5")
                 started = time.monotonic()
                 fast = await client.get(gw.url + "/hello")
                 return slow, fast, time.monotonic() - started
@@ -154,15 +154,84 @@ def test_timeout_is_503_and_rie_is_never_double_booked(fake_rie: RieFixture) -> 
     assert (slow.status_code, slow.json()) == (503, {"message": "Service Unavailable"})
     # The timed-out invocation still occupies RIE: the next one waits for it instead of getting RIE's 400.
     assert fast.status_code == 200
-    assert waited > 0.4
+    assert waited > 0.2
     assert rie.rejected == before_rejected
+
+
+def _invoked_queries(rie: FakeRie) -> list[str]:
+    return [str(event.get("rawQueryString", "")) for event in rie.events.values()]
+
+
+def test_waiting_counts_toward_the_integration_timeout(fake_rie: RieFixture) -> None:
+    """A request queued behind a hung invocation gets its 503 within its own timeout and is never invoked."""
+    rie, rie_server = fake_rie
+    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=0.5)
+    with ServerThread(app) as gw:
+
+        async def queued_behind_slow() -> tuple[httpx.Response, float]:
+            async with httpx.AsyncClient(timeout=30) as client:
+                slow = asyncio.ensure_future(client.get(gw.url + "/sleep/2.0?slow=1"))
+                await asyncio.sleep(0.1)
+                started = time.monotonic()
+                queued = await client.get(gw.url + "/hello?queued=1")
+                waited = time.monotonic() - started
+                await slow
+                return queued, waited
+
+        queued, waited = asyncio.run(queued_behind_slow())
+    while rie.in_flight:  # the hung invocation runs on; the next test's gateway shares this fake RIE
+        time.sleep(0.05)
+    assert (queued.status_code, queued.json()) == (503, {"message": "Service Unavailable"})
+    assert waited < 1.9, "the queued request waited for the hung invocation, past its integration timeout"
+    assert "queued=1" not in _invoked_queries(rie)
+
+
+def test_a_request_whose_client_left_is_not_invoked(fake_rie: RieFixture) -> None:
+    rie, rie_server = fake_rie
+    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=5.0)
+    with ServerThread(app) as gw:
+
+        async def leave_while_queued() -> httpx.Response:
+            async with httpx.AsyncClient(timeout=30) as client:
+                slow = asyncio.ensure_future(client.get(gw.url + "/sleep/1.0?slow=2"))
+                await asyncio.sleep(0.1)
+                with pytest.raises(httpx.ReadTimeout):
+                    await client.get(gw.url + "/hello?left=1", timeout=0.3)
+                response = await slow
+                # Whatever was still queued has had its turn once a later request is answered.
+                await client.get(gw.url + "/hello?after=1")
+                return response
+
+        assert asyncio.run(leave_while_queued()).status_code == 200
+    invoked = _invoked_queries(rie)
+    assert "after=1" in invoked
+    assert "left=1" not in invoked
+
+
+def test_past_the_waiting_bound_requests_are_throttled(fake_rie: RieFixture) -> None:
+    """Lambda's throttle, as HTTP API answers it (500), once max_waiting requests already wait."""
+    _, rie_server = fake_rie
+    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=10.0, max_waiting=2)
+    with ServerThread(app) as gw:
+
+        async def crowd() -> list[httpx.Response]:
+            async with httpx.AsyncClient(timeout=30) as client:
+                slow = asyncio.ensure_future(client.get(gw.url + "/sleep/2.0"))
+                await asyncio.sleep(0.2)
+                others = await asyncio.gather(*(client.get(f"{gw.url}/hello?n={n}") for n in range(4)))
+                return [await slow, *others]
+
+        responses = asyncio.run(crowd())
+    assert sorted(r.status_code for r in responses) == [200, 200, 200, 500, 500]
+    throttled = [r.json() for r in responses if r.status_code == 500]
+    assert throttled == [{"message": "Internal Server Error"}] * 2
 
 
 def test_unreachable_rie_is_503() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = Gateway(f"http://127.0.0.1:{port}{INVOKE_PATH}", function_timeout_s=5)
+    app = Gateway(f"http://127.0.0.1:{port}{INVOKE_PATH}", integration_timeout_s=5)
     with ServerThread(app) as gw:
         response = httpx.get(gw.url + "/anything")
     assert (response.status_code, response.json()) == (503, {"message": "Service Unavailable"})

@@ -2,7 +2,7 @@
 
 Each HTTP request becomes a payload-2.0 event (event_builder), is POSTed to RIE's invoke URL (one
 invocation at a time, as RIE allows no more), and the function's answer is mapped back the way HTTP API
-does it (response_mapper). See docs/gateway.md. Run it with `devstack gateway --invoke-url URL`.
+does it (response_mapper). See docs/gateway.md. Run it with `devstack gateway --rie HOST:PORT`.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ HEALTH_PATH = "/__gateway/health"
 #: Set to 1 to log every event and every function answer (bodies cut to LOG_BODY_CHARS).
 LOG_EVENTS_ENV = "DEVSTACK_GATEWAY_LOG_EVENTS"
 LOG_BODY_CHARS = 2048
-#: How long a timed-out invocation may keep RIE busy before the gateway gives up on it (Lambda's maximum).
-RIE_HARD_LIMIT_S = 900.0
+#: Requests that may wait for the function at once; past it, Lambda's throttle as HTTP API answers it.
+MAX_WAITING = 64
+#: How much longer than the function's Timeout an invocation may occupy RIE (RIE ends it at the Timeout).
+INVOCATION_GRACE_S = 5.0
 
 
 class _BodyTooLarge(Exception):
@@ -55,11 +57,18 @@ class InvokeUnavailableError(Exception):
     """RIE unreachable, or no answer within the integration timeout (503)."""
 
 
+class ThrottledError(Exception):
+    """MAX_WAITING requests already wait: Lambda would throttle, and HTTP API turns that into a 500."""
+
+
 class Gateway:
     """The gateway ASGI app for one RIE.
 
-    ``function_timeout_s`` is the integration timeout (HTTP API's default and maximum is 30 s): past it the
-    client gets 503 while the invocation still runs to its end in RIE. ``log_events`` defaults to the
+    ``integration_timeout_s`` (HTTP API's default and maximum is 30 s) bounds everything a request waits
+    for, its turn included: past it the client gets 503. An invocation the client stopped waiting for
+    still runs to its end in RIE, which ends it at the function's Timeout (``function_timeout_s``); the
+    gateway gives RIE ``INVOCATION_GRACE_S`` more, then stops waiting. At most ``max_waiting`` requests
+    wait for their turn; a request whose client has gone is not invoked. ``log_events`` defaults to the
     ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
     """
 
@@ -67,14 +76,19 @@ class Gateway:
         self,
         invoke_url: str,
         *,
+        integration_timeout_s: float = 30.0,
         function_timeout_s: float = 30.0,
+        max_waiting: int = MAX_WAITING,
         account_id: str = "123456789012",
         api_id: str = "1234567890",
         stage: str = "$default",
         log_events: bool | None = None,
     ) -> None:
         self.invoke_url = invoke_url
+        self.integration_timeout_s = integration_timeout_s
         self.function_timeout_s = function_timeout_s
+        self.max_waiting = max_waiting
+        self.waiting = 0
         self.account_id = account_id
         self.api_id = api_id
         self.stage = stage
@@ -110,6 +124,7 @@ class Gateway:
             self._client = None
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        arrived = asyncio.get_running_loop().time()
         request_id = new_request_id()
         if scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
             busy = self._lock is not None and self._lock.locked()
@@ -117,6 +132,7 @@ class Gateway:
                 "status": "ok",
                 "invokeUrl": self.invoke_url,
                 "busy": busy,
+                "waiting": self.waiting,
                 "invocations": self.invocations,
             }
             response = GatewayResponse(
@@ -130,7 +146,17 @@ class Gateway:
             except _BodyTooLarge:
                 response = error_response(413, "Request Entity Too Large")
             else:
-                response = await self.handle(scope, body, request_id=request_id)
+                client_gone = asyncio.Event()
+                watcher = asyncio.ensure_future(_watch_disconnect(receive, client_gone))
+                try:
+                    response = await self.handle(
+                        scope, body, request_id=request_id, arrived=arrived, client_gone=client_gone
+                    )
+                except _ClientGone:
+                    LOG.info("%s: the client left while waiting for its turn: not invoked", request_id)
+                    return
+                finally:
+                    watcher.cancel()
         await self._send(send, response, request_id, head=scope["method"] == "HEAD")
 
     @staticmethod
@@ -161,8 +187,21 @@ class Gateway:
         await send({"type": "http.response.body", "body": b"" if head else response.body})
 
     # -- request → event → RIE → response ---------------------------------------------------------
-    async def handle(self, scope: Mapping[str, Any], body: bytes, *, request_id: str) -> GatewayResponse:
-        """Everything but the ASGI plumbing: build the event, invoke, map the answer."""
+    async def handle(
+        self,
+        scope: Mapping[str, Any],
+        body: bytes,
+        *,
+        request_id: str,
+        arrived: float | None = None,
+        client_gone: asyncio.Event | None = None,
+    ) -> GatewayResponse:
+        """Everything but the ASGI plumbing: build the event, invoke, map the answer.
+
+        `arrived` (the event loop's clock) starts the integration timeout; it defaults to now.
+        """
+        loop_now = asyncio.get_running_loop().time()
+        deadline = (loop_now if arrived is None else arrived) + self.integration_timeout_s
         event = build_event(
             scope,
             body,
@@ -178,10 +217,15 @@ class Gateway:
         if self.log_events:
             LOG.info("%s event: %s", request_id, _for_log(event))
         try:
-            status, function_error, raw = await self._invoke(payload)
+            status, function_error, raw = await self._invoke(
+                payload, deadline=deadline, client_gone=client_gone or asyncio.Event()
+            )
         except InvokeUnavailableError as exc:
             LOG.warning("%s: %s: 503", request_id, exc)
             return error_response(503, "Service Unavailable")
+        except ThrottledError:
+            LOG.warning("%s: %d requests already wait: throttled, 500", request_id, self.waiting)
+            return error_response(500, "Internal Server Error")
         if self.log_events:
             LOG.info(
                 "%s RIE answered %d (function error: %s): %s", request_id, status, function_error, raw[:4096]
@@ -195,8 +239,10 @@ class Gateway:
             LOG.error("%s: %s: 500", request_id, exc)
             return error_response(500, "Internal Server Error")
 
-    async def _invoke(self, payload: bytes) -> tuple[int, bool, bytes]:
-        """POST the event to RIE, one invocation at a time.
+    async def _invoke(
+        self, payload: bytes, *, deadline: float, client_gone: asyncio.Event
+    ) -> tuple[int, bool, bytes]:
+        """POST the event to RIE, one invocation at a time, all of it before `deadline`.
 
         The lock is held until RIE has answered, even when this request stopped waiting (timeout, client
         gone): RIE answers HTTP 400 to an invocation that overlaps another one.
@@ -204,9 +250,10 @@ class Gateway:
         if self._lock is None:
             self._lock = asyncio.Lock()
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(RIE_HARD_LIMIT_S, connect=5.0))
+            hold_limit = self.function_timeout_s + INVOCATION_GRACE_S
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(hold_limit, connect=5.0))
         lock, client = self._lock, self._client
-        await lock.acquire()
+        await self._take_turn(lock, deadline, client_gone)
         self.invocations += 1
         try:
             task = asyncio.ensure_future(client.post(self.invoke_url, content=payload))
@@ -220,13 +267,44 @@ class Gateway:
                 t.exception()  # retrieved here when nobody awaits it any more (timed out)
 
         task.add_done_callback(_done)
+        remaining = deadline - asyncio.get_running_loop().time()
         try:
-            response = await asyncio.wait_for(asyncio.shield(task), self.function_timeout_s)
+            response = await asyncio.wait_for(asyncio.shield(task), remaining)
         except TimeoutError as exc:
-            raise InvokeUnavailableError(f"no answer within {self.function_timeout_s:g} s") from exc
+            raise InvokeUnavailableError(f"no answer within {self.integration_timeout_s:g} s") from exc
         except httpx.HTTPError as exc:
             raise InvokeUnavailableError(f"RIE at {self.invoke_url} unreachable: {exc!r}") from exc
         return response.status_code, "x-amz-function-error" in response.headers, response.content
+
+    async def _take_turn(self, lock: asyncio.Lock, deadline: float, client_gone: asyncio.Event) -> None:
+        """Acquire `lock` before `deadline`, unless the client leaves first; raises when it does not."""
+        if lock.locked() and self.waiting >= self.max_waiting:
+            raise ThrottledError
+        self.waiting += 1
+        acquiring = asyncio.ensure_future(lock.acquire())
+        leaving = asyncio.ensure_future(client_gone.wait())
+        try:
+            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
+            await asyncio.wait({acquiring, leaving}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.waiting -= 1
+            leaving.cancel()
+            # A pending acquire that is cancelled never takes the lock (asyncio.Lock hands it on instead).
+            acquiring.cancel()
+        if not (acquiring.done() and not acquiring.cancelled()):
+            if client_gone.is_set():
+                raise _ClientGone
+            raise InvokeUnavailableError(f"no turn within {self.integration_timeout_s:g} s")
+        if client_gone.is_set():
+            lock.release()
+            raise _ClientGone
+
+
+async def _watch_disconnect(receive: Receive, client_gone: asyncio.Event) -> None:
+    """Set `client_gone` when the client disconnects (the request body has been read already)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    client_gone.set()
 
 
 def _for_log(event: Mapping[str, Any]) -> str:
@@ -238,12 +316,24 @@ def _for_log(event: Mapping[str, Any]) -> str:
 
 
 def serve(
-    invoke_url: str, *, host: str, port: int, timeout_s: float, log_events: bool | None, log_level: str
+    invoke_url: str,
+    *,
+    host: str,
+    port: int,
+    timeout_s: float,
+    function_timeout_s: float,
+    log_events: bool | None,
+    log_level: str,
 ) -> None:
     """Serve the gateway with uvicorn until interrupted (what `devstack gateway` runs)."""
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = Gateway(invoke_url, function_timeout_s=timeout_s, log_events=log_events)
+    app = Gateway(
+        invoke_url,
+        integration_timeout_s=timeout_s,
+        function_timeout_s=function_timeout_s,
+        log_events=log_events,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, lifespan="on")
