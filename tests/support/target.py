@@ -10,9 +10,9 @@ from devstack.supervision import LogCapture
 
 
 def app_requests(logs: LogCapture) -> list[dict[str, object]]:
-    """The app's one-JSON-line-per-request access logs."""
+    """The app's one-JSON-line-per-request access logs, from every execution environment."""
     records = []
-    for line in logs.of("app"):
+    for line in logs.of_every_environment("app"):
         start = line.find("{")
         if start < 0:
             continue

@@ -25,8 +25,16 @@ from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, stack_outputs, write_env_file
 from devstack.emulators import firebase_accounts
-from devstack.environment import FUNCTION, Endpoints, endpoints_for, function_environment, local_environment
+from devstack.environment import (
+    FUNCTION,
+    Endpoints,
+    endpoints_for,
+    function_environment,
+    local_environment,
+    warm_up,
+)
 from devstack.lambdafn.function_config import function_config
+from devstack.lambdafn.pool import EnvironmentPool
 from devstack.lambdafn.runtime import LambdaChain, invoke_url
 from devstack.supervision import StartupError, http_ok, print_sink
 from devstack.tools import tool
@@ -34,7 +42,7 @@ from devstack.tools import tool
 DEV_EMAIL = "dev@example.com"
 
 
-def _banner(endpoints: Endpoints, token: str) -> str:
+def _banner(endpoints: Endpoints, token: str, max_environments: int) -> str:
     return f"""
   Local Lambda chain is up.
     API (HTTP API v2 gateway -> RIE -> Web Adapter -> uvicorn)  {endpoints.api}
@@ -46,11 +54,13 @@ def _banner(endpoints: Endpoints, token: str) -> str:
   Try it (token for {DEV_EMAIL}; `make token EMAIL=...` for others):
     curl -s -H "Authorization: Bearer {token}" {endpoints.api}/users/me
 
-  Code changes under backend/ rebuild the artifact and restart the function. Ctrl-C stops everything.
+  Parallel requests get execution environments of their own (up to {max_environments}, each with its cold
+  start). Code changes under backend/ rebuild the artifact; the next requests get new environments.
+  Ctrl-C stops everything.
 """
 
 
-def _rebuild_on_change(chain: LambdaChain) -> None:
+def _rebuild_on_change(environments: EnvironmentPool) -> None:
     from watchfiles import watch
 
     for changes in watch(paths.REPO_ROOT / "backend", watch_filter=lambda _, path: not path.endswith("~")):
@@ -62,8 +72,9 @@ def _rebuild_on_change(chain: LambdaChain) -> None:
         if build.returncode != 0:
             print_sink("reload", "build failed; the previous version keeps running. Fix the code and save.")
             continue
-        chain.restart()
-        chain.wait_ready()
+        # Requests keep going to the old code until here; the next ones get new environments.
+        environments.reload()
+        warm_up(environments)
         print_sink("reload", f"new code live in {time.monotonic() - started:.1f}s")
 
 
@@ -88,13 +99,13 @@ def _stop_on_signals() -> None:
 def dev(_: argparse.Namespace) -> int:
     _stop_on_signals()
     facts = config.load()
-    with local_environment(facts, data_dir=paths.LOCAL_STATE / "data") as (endpoints, chain):
+    with local_environment(facts, data_dir=paths.LOCAL_STATE / "data") as (endpoints, environments):
         paths.RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
         paths.RUN_FILE.write_text(json.dumps(asdict(endpoints)))
         try:
             user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
-            print(_banner(endpoints, user.id_token), flush=True)
-            _rebuild_on_change(chain)
+            print(_banner(endpoints, user.id_token, environments.max_environments), flush=True)
+            _rebuild_on_change(environments)
         finally:
             paths.RUN_FILE.unlink(missing_ok=True)
     return 0

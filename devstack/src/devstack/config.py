@@ -106,6 +106,8 @@ class LocalFacts:
     aws: AwsEmulator
     firebase: FirebaseEmulator
     ports: Ports
+    max_environments: int
+    """LAMBDA_MAX_ENVIRONMENTS: parallel execution environments when the function reserves no concurrency."""
 
     @property
     def tools_cache(self) -> Path:
@@ -157,4 +159,14 @@ def load(root: Path = paths.REPO_ROOT, environ: Mapping[str, str] = os.environ) 
         access_key_id=emulator["AWS_EMULATOR_ACCESS_KEY_ID"],
         secret_access_key=emulator["AWS_EMULATOR_SECRET_ACCESS_KEY"],
     )
-    return LocalFacts(root=root, chain=chain, aws=aws, firebase=firebase, ports=ports)
+    max_environments = environ.get("LAMBDA_MAX_ENVIRONMENTS", chain["LAMBDA_MAX_ENVIRONMENTS"])
+    if not max_environments.isdigit() or int(max_environments) < 1:
+        raise StartupError(f"LAMBDA_MAX_ENVIRONMENTS={max_environments!r} is not a count (1 or more).")
+    return LocalFacts(
+        root=root,
+        chain=chain,
+        aws=aws,
+        firebase=firebase,
+        ports=ports,
+        max_environments=int(max_environments),
+    )

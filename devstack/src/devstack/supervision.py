@@ -7,6 +7,7 @@ Every part runs in its own session (process group) so stopping it also stops wha
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 LogSink = Callable[[str, str], None]
 """Receives (part name, one line of its output)."""
@@ -45,6 +47,11 @@ class LogCapture:
     def of(self, part: str) -> list[str]:
         with self._lock:
             return [line for name, line in self.lines if name == part]
+
+    def of_every_environment(self, part: str) -> list[str]:
+        """`part`'s lines from every execution environment ("app", "app.1", ...)."""
+        with self._lock:
+            return [line for name, line in self.lines if name.partition(".")[0] == part]
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -203,3 +210,77 @@ def running(process: ManagedProcess) -> Iterator[ManagedProcess]:
         yield process
     finally:
         process.stop()
+
+
+class ServerThread:
+    """Serve an ASGI app with uvicorn in a background thread (127.0.0.1 and a free port by default)."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+        import uvicorn
+
+        # log_config=None: uvicorn's records go wherever the process's logging sends them (forward_logs).
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            log_config=None,
+            lifespan="auto",
+            server_header=False,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name=f"serve-{port}", daemon=True)
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise StartupError("uvicorn did not start serving within 10 s")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def port(self) -> int:
+        port: int = self.server.servers[0].sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+class _SinkHandler(logging.Handler):
+    def __init__(self, part: str, sink: LogSink) -> None:
+        super().__init__()
+        self.part, self.sink = part, sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink(self.part, self.format(record))
+
+
+@contextlib.contextmanager
+def forward_logs(
+    loggers: Sequence[str], part: str, sink: LogSink, level: int = logging.INFO
+) -> Iterator[None]:
+    """Send the records of in-process `loggers` to `sink` as `part`'s lines, as a child process's would go."""
+    handler = _SinkHandler(part, sink)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    saved = []
+    for name in loggers:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level, logger.propagate))
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+    try:
+        yield
+    finally:
+        for logger, old_level, old_propagate in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(old_level)
+            logger.propagate = old_propagate

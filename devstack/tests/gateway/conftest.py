@@ -7,9 +7,11 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.apigw.gateway import Gateway
+from devstack.lambdafn.pool import EnvironmentPool
 from devstack.lambdafn.runtime import INVOKE_PATH
+from devstack.supervision import ServerThread
 
-from .gateway_fakes import FakeRie, ServerThread
+from .gateway_fakes import FakeRie
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +25,6 @@ def fake_rie() -> Iterator[tuple[FakeRie, ServerThread]]:
 def gateway_url(fake_rie: tuple[FakeRie, ServerThread]) -> Iterator[str]:
     """The gateway in front of the fake RIE, with a 1 s integration timeout."""
     _, rie_server = fake_rie
-    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=1.0)
+    app = Gateway(EnvironmentPool.of_running_rie(rie_server.url + INVOKE_PATH), integration_timeout_s=1.0)
     with ServerThread(app) as server:
         yield server.url

@@ -1,17 +1,14 @@
-"""Test doubles for the gateway tests: a fake RIE and a uvicorn server in a thread (127.0.0.1 only)."""
+"""Test doubles for the gateway tests: a fake RIE, and fake execution environments made of fake RIEs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import uvicorn
-
 from devstack.lambdafn.runtime import INVOKE_PATH
+from devstack.supervision import ServerThread
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -97,32 +94,29 @@ async def _reply(
     await send({"type": "http.response.body", "body": body})
 
 
-class ServerThread:
-    """Serve an ASGI app with uvicorn on 127.0.0.1 (a free port) in a background thread."""
+class FakeEnvironment:
+    """An execution environment for EnvironmentPool: its own FakeRie, served while started."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="auto")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.rie = FakeRie()
+        self._server: ServerThread | None = None
+        self.stopped = False
 
     @property
-    def port(self) -> int:
-        port: int = self.server.servers[0].sockets[0].getsockname()[1]
-        return port
+    def invoke_url(self) -> str:
+        assert self._server is not None, "invoked before start"
+        return self._server.url + INVOKE_PATH
 
     @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def running(self) -> bool:
+        return self._server is not None
 
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    def start(self) -> None:
+        self._server = ServerThread(self.rie).__enter__()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.__exit__()
+            self._server = None
+        self.stopped = True

@@ -14,6 +14,7 @@ import pytest
 from devstack.apigw.event_builder import build_event, decode_raw_path, is_text_media_type, split_cookies
 from devstack.apigw.gateway import LOG_EVENTS_ENV, Gateway
 from devstack.apigw.response_mapper import LambdaResponseError, map_lambda_response
+from devstack.lambdafn.pool import EnvironmentPool
 
 
 def _map(answer: Any) -> tuple[int, list[tuple[str, str]], bytes]:
@@ -159,10 +160,10 @@ def test_x_forwarded_for_is_appended_to() -> None:
 
 def test_log_events_env(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv(LOG_EVENTS_ENV, "1")
-    app = Gateway("http://127.0.0.1:9/unused", integration_timeout_s=0.5)
+    app = Gateway(EnvironmentPool.of_running_rie("http://127.0.0.1:9/unused"), integration_timeout_s=0.5)
     assert app.log_events
     monkeypatch.setenv(LOG_EVENTS_ENV, "0")
-    assert not Gateway("http://127.0.0.1:9/unused").log_events
+    assert not Gateway(EnvironmentPool.of_running_rie("http://127.0.0.1:9/unused")).log_events
 
     caplog.set_level(logging.INFO, logger="devstack.gateway")
 

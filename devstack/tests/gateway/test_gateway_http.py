@@ -17,10 +17,12 @@ import pytest
 
 from devstack.apigw.event_builder import build_event
 from devstack.apigw.gateway import HEALTH_PATH, MAX_INVOKE_PAYLOAD_BYTES, Gateway
+from devstack.lambdafn.pool import EnvironmentPool
 from devstack.lambdafn.runtime import INVOKE_PATH
+from devstack.supervision import ServerThread
 
 from .gateway_cases import CASES, Case
-from .gateway_fakes import FakeRie, ServerThread
+from .gateway_fakes import FakeRie
 
 RieFixture = tuple[FakeRie, ServerThread]
 
@@ -140,7 +142,7 @@ def test_malformed_answer_is_500(gateway_url: str, answer: Any) -> None:
 def test_timeout_is_503_and_rie_is_never_double_booked(fake_rie: RieFixture) -> None:
     rie, rie_server = fake_rie
     before_rejected = rie.rejected
-    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=1.0)
+    app = Gateway(EnvironmentPool.of_running_rie(rie_server.url + INVOKE_PATH), integration_timeout_s=1.0)
     with ServerThread(app) as gw:
 
         async def slow_then_fast() -> tuple[httpx.Response, httpx.Response, float]:
@@ -165,7 +167,7 @@ def _invoked_queries(rie: FakeRie) -> list[str]:
 def test_waiting_counts_toward_the_integration_timeout(fake_rie: RieFixture) -> None:
     """A request queued behind a hung invocation gets its 503 within its own timeout and is never invoked."""
     rie, rie_server = fake_rie
-    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=0.5)
+    app = Gateway(EnvironmentPool.of_running_rie(rie_server.url + INVOKE_PATH), integration_timeout_s=0.5)
     with ServerThread(app) as gw:
 
         async def queued_behind_slow() -> tuple[httpx.Response, float]:
@@ -188,7 +190,7 @@ def test_waiting_counts_toward_the_integration_timeout(fake_rie: RieFixture) -> 
 
 def test_a_request_whose_client_left_is_not_invoked(fake_rie: RieFixture) -> None:
     rie, rie_server = fake_rie
-    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=5.0)
+    app = Gateway(EnvironmentPool.of_running_rie(rie_server.url + INVOKE_PATH), integration_timeout_s=5.0)
     with ServerThread(app) as gw:
 
         async def leave_while_queued() -> httpx.Response:
@@ -211,7 +213,10 @@ def test_a_request_whose_client_left_is_not_invoked(fake_rie: RieFixture) -> Non
 def test_past_the_waiting_bound_requests_are_throttled(fake_rie: RieFixture) -> None:
     """Lambda's throttle, as HTTP API answers it (500), once max_waiting requests already wait."""
     _, rie_server = fake_rie
-    app = Gateway(rie_server.url + INVOKE_PATH, integration_timeout_s=10.0, max_waiting=2)
+    app = Gateway(
+        EnvironmentPool.of_running_rie(rie_server.url + INVOKE_PATH, max_waiting=2),
+        integration_timeout_s=10.0,
+    )
     with ServerThread(app) as gw:
 
         async def crowd() -> list[httpx.Response]:
@@ -231,7 +236,9 @@ def test_unreachable_rie_is_503() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = Gateway(f"http://127.0.0.1:{port}{INVOKE_PATH}", integration_timeout_s=5)
+    app = Gateway(
+        EnvironmentPool.of_running_rie(f"http://127.0.0.1:{port}{INVOKE_PATH}"), integration_timeout_s=5
+    )
     with ServerThread(app) as gw:
         response = httpx.get(gw.url + "/anything")
     assert (response.status_code, response.json()) == (503, {"message": "Service Unavailable"})

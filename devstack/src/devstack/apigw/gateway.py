@@ -15,8 +15,6 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
-import httpx
-
 from devstack.apigw.event_builder import build_event, new_request_id
 from devstack.apigw.response_mapper import (
     GatewayResponse,
@@ -24,6 +22,7 @@ from devstack.apigw.response_mapper import (
     error_response,
     map_lambda_response,
 )
+from devstack.lambdafn.pool import ClientGoneError, EnvironmentPool, NoEnvironmentError, ThrottledError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -39,10 +38,6 @@ HEALTH_PATH = "/__gateway/health"
 #: Set to 1 to log every event and every function answer (bodies cut to LOG_BODY_CHARS).
 LOG_EVENTS_ENV = "DEVSTACK_GATEWAY_LOG_EVENTS"
 LOG_BODY_CHARS = 2048
-#: Requests that may wait for the function at once; past it, Lambda's throttle as HTTP API answers it.
-MAX_WAITING = 64
-#: How much longer than the function's Timeout an invocation may occupy RIE (RIE ends it at the Timeout).
-INVOCATION_GRACE_S = 5.0
 
 
 class _BodyTooLarge(Exception):
@@ -53,51 +48,33 @@ class _ClientGone(Exception):
     pass
 
 
-class InvokeUnavailableError(Exception):
-    """RIE unreachable, or no answer within the integration timeout (503)."""
-
-
-class ThrottledError(Exception):
-    """MAX_WAITING requests already wait: Lambda would throttle, and HTTP API turns that into a 500."""
-
-
 class Gateway:
-    """The gateway ASGI app for one RIE.
+    """The gateway ASGI app in front of the function's execution environments.
 
     ``integration_timeout_s`` (HTTP API's default and maximum is 30 s) bounds everything a request waits
-    for, its turn included: past it the client gets 503. An invocation the client stopped waiting for
-    still runs to its end in RIE, which ends it at the function's Timeout (``function_timeout_s``); the
-    gateway gives RIE ``INVOCATION_GRACE_S`` more, then stops waiting. At most ``max_waiting`` requests
-    wait for their turn; a request whose client has gone is not invoked. ``log_events`` defaults to the
+    for, its turn for an environment included: past it the client gets 503. A request whose client has
+    gone before an environment was free is not invoked. ``log_events`` defaults to the
     ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
     """
 
     def __init__(
         self,
-        invoke_url: str,
+        environments: EnvironmentPool,
         *,
         integration_timeout_s: float = 30.0,
-        function_timeout_s: float = 30.0,
-        max_waiting: int = MAX_WAITING,
         account_id: str = "123456789012",
         api_id: str = "1234567890",
         stage: str = "$default",
         log_events: bool | None = None,
     ) -> None:
-        self.invoke_url = invoke_url
+        self.environments = environments
         self.integration_timeout_s = integration_timeout_s
-        self.function_timeout_s = function_timeout_s
-        self.max_waiting = max_waiting
-        self.waiting = 0
         self.account_id = account_id
         self.api_id = api_id
         self.stage = stage
         self.log_events = (
             os.environ.get(LOG_EVENTS_ENV, "") not in ("", "0") if log_events is None else log_events
         )
-        self._lock: asyncio.Lock | None = None
-        self._client: httpx.AsyncClient | None = None
-        self.invocations = 0
 
     # -- ASGI -------------------------------------------------------------------------------------
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -112,6 +89,7 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.environments.attach(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.aclose()
@@ -119,22 +97,13 @@ class Gateway:
                 return
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self.environments.aclose()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         arrived = asyncio.get_running_loop().time()
         request_id = new_request_id()
         if scope["path"] == HEALTH_PATH and scope["method"] in ("GET", "HEAD"):
-            busy = self._lock is not None and self._lock.locked()
-            health = {
-                "status": "ok",
-                "invokeUrl": self.invoke_url,
-                "busy": busy,
-                "waiting": self.waiting,
-                "invocations": self.invocations,
-            }
+            health = {"status": "ok", **self.environments.stats()}
             response = GatewayResponse(
                 200, [("content-type", "application/json")], json.dumps(health).encode()
             )
@@ -152,7 +121,7 @@ class Gateway:
                     response = await self.handle(
                         scope, body, request_id=request_id, arrived=arrived, client_gone=client_gone
                     )
-                except _ClientGone:
+                except ClientGoneError:
                     LOG.info("%s: the client left while waiting for its turn: not invoked", request_id)
                     return
                 finally:
@@ -217,15 +186,16 @@ class Gateway:
         if self.log_events:
             LOG.info("%s event: %s", request_id, _for_log(event))
         try:
-            status, function_error, raw = await self._invoke(
+            invocation = await self.environments.invoke(
                 payload, deadline=deadline, client_gone=client_gone or asyncio.Event()
             )
-        except InvokeUnavailableError as exc:
+        except NoEnvironmentError as exc:
             LOG.warning("%s: %s: 503", request_id, exc)
             return error_response(503, "Service Unavailable")
         except ThrottledError:
-            LOG.warning("%s: %d requests already wait: throttled, 500", request_id, self.waiting)
+            LOG.warning("%s: Lambda would throttle (%d waiting): 500", request_id, self.environments.waiting)
             return error_response(500, "Internal Server Error")
+        status, function_error, raw = invocation.status, invocation.function_error, invocation.body
         if self.log_events:
             LOG.info(
                 "%s RIE answered %d (function error: %s): %s", request_id, status, function_error, raw[:4096]
@@ -238,66 +208,6 @@ class Gateway:
         except LambdaResponseError as exc:
             LOG.error("%s: %s: 500", request_id, exc)
             return error_response(500, "Internal Server Error")
-
-    async def _invoke(
-        self, payload: bytes, *, deadline: float, client_gone: asyncio.Event
-    ) -> tuple[int, bool, bytes]:
-        """POST the event to RIE, one invocation at a time, all of it before `deadline`.
-
-        The lock is held until RIE has answered, even when this request stopped waiting (timeout, client
-        gone): RIE answers HTTP 400 to an invocation that overlaps another one.
-        """
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        if self._client is None:
-            hold_limit = self.function_timeout_s + INVOCATION_GRACE_S
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(hold_limit, connect=5.0))
-        lock, client = self._lock, self._client
-        await self._take_turn(lock, deadline, client_gone)
-        self.invocations += 1
-        try:
-            task = asyncio.ensure_future(client.post(self.invoke_url, content=payload))
-        except BaseException:
-            lock.release()
-            raise
-
-        def _done(t: asyncio.Future[httpx.Response]) -> None:
-            lock.release()
-            if not t.cancelled():
-                t.exception()  # retrieved here when nobody awaits it any more (timed out)
-
-        task.add_done_callback(_done)
-        remaining = deadline - asyncio.get_running_loop().time()
-        try:
-            response = await asyncio.wait_for(asyncio.shield(task), remaining)
-        except TimeoutError as exc:
-            raise InvokeUnavailableError(f"no answer within {self.integration_timeout_s:g} s") from exc
-        except httpx.HTTPError as exc:
-            raise InvokeUnavailableError(f"RIE at {self.invoke_url} unreachable: {exc!r}") from exc
-        return response.status_code, "x-amz-function-error" in response.headers, response.content
-
-    async def _take_turn(self, lock: asyncio.Lock, deadline: float, client_gone: asyncio.Event) -> None:
-        """Acquire `lock` before `deadline`, unless the client leaves first; raises when it does not."""
-        if lock.locked() and self.waiting >= self.max_waiting:
-            raise ThrottledError
-        self.waiting += 1
-        acquiring = asyncio.ensure_future(lock.acquire())
-        leaving = asyncio.ensure_future(client_gone.wait())
-        try:
-            remaining = max(0.0, deadline - asyncio.get_running_loop().time())
-            await asyncio.wait({acquiring, leaving}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            self.waiting -= 1
-            leaving.cancel()
-            # A pending acquire that is cancelled never takes the lock (asyncio.Lock hands it on instead).
-            acquiring.cancel()
-        if not (acquiring.done() and not acquiring.cancelled()):
-            if client_gone.is_set():
-                raise _ClientGone
-            raise InvokeUnavailableError(f"no turn within {self.integration_timeout_s:g} s")
-        if client_gone.is_set():
-            lock.release()
-            raise _ClientGone
 
 
 async def _watch_disconnect(receive: Receive, client_gone: asyncio.Event) -> None:
@@ -330,9 +240,8 @@ def serve(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = Gateway(
-        invoke_url,
+        EnvironmentPool.of_running_rie(invoke_url, function_timeout_s=function_timeout_s),
         integration_timeout_s=timeout_s,
-        function_timeout_s=function_timeout_s,
         log_events=log_events,
     )
     with contextlib.suppress(KeyboardInterrupt):

@@ -23,6 +23,8 @@ class FunctionConfig:
     timeout: int
     memory_size: int
     environment: dict[str, str]
+    reserved_concurrency: int | None
+    """ReservedConcurrentExecutions: Lambda throttles past it."""
     unresolved: list[str] = field(default_factory=list)
     """Environment keys whose value only a deployed stack knows (pass them as overrides)."""
 
@@ -84,11 +86,13 @@ def function_config(
         value = props.get(key, default)
         return int(value) if isinstance(value, (int, str)) and str(value).isdigit() else default
 
+    reserved = props.get("ReservedConcurrentExecutions")
     return FunctionConfig(
         logical_id=logical_id,
         handler=str(props.get("Handler", "run.sh")),
         timeout=number("Timeout", 3),
         memory_size=number("MemorySize", 128),
         environment=resolved,
+        reserved_concurrency=None if reserved is None else int(reserved),
         unresolved=sorted(set(variables) - set(resolved)),
     )

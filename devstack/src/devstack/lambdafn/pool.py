@@ -1,0 +1,355 @@
+"""Lambda's side of an invocation: which execution environment runs it, and how long to wait for one.
+
+As on Lambda, an environment runs one invocation at a time. A request that finds no idle environment gets a
+new one, which pays a cold start (RIE runs init inside its first invocation), up to `max_environments`:
+the function's reserved concurrency when the template sets one (past it Lambda throttles), else a local
+bound (past it requests wait for an environment, inside their integration timeout, at most `max_waiting`
+at a time; then they are throttled too). Idle environments stop after `idle_s`, except the first one,
+which stays warm on the configured ports so the app can be reached directly.
+
+`reload()` starts a new generation (new code in the artifact): idle environments stop at once, busy ones
+when their invocation ends, and the next requests get new environments. Every invocation, a warm-up
+included, takes an environment from here: two invocations never reach one RIE at once (RIE crashes on that).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from devstack.supervision import LogSink, print_sink
+
+#: Requests that may wait for an environment at once; past it, Lambda's throttle.
+MAX_WAITING = 64
+#: How much longer than the function's Timeout an invocation may occupy RIE (RIE ends it at the Timeout).
+INVOCATION_GRACE_S = 5.0
+#: Lambda keeps an idle environment for minutes, unspecified; locally 5 minutes.
+IDLE_S = 300.0
+
+
+class Environment(Protocol):
+    """An execution environment: RIE with the function, at an invoke URL (LambdaChain is one)."""
+
+    @property
+    def invoke_url(self) -> str: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class RunningRie:
+    """An RIE this process does not manage (compose's function container, a `devstack chain`)."""
+
+    def __init__(self, invoke_url: str) -> None:
+        self.invoke_url = invoke_url
+        self.running = True
+
+    def start(self) -> None:
+        """Already running."""
+
+    def stop(self) -> None:
+        """Not ours to stop."""
+
+
+class ThrottledError(Exception):
+    """Lambda would throttle this invocation (HTTP API turns that into a 500)."""
+
+
+class NoEnvironmentError(Exception):
+    """No environment within the integration timeout, or RIE unreachable (HTTP API: 503)."""
+
+
+class ClientGoneError(Exception):
+    """The client left before an environment was free: the request is dropped, not invoked."""
+
+
+@dataclass(eq=False)
+class _Slot:
+    number: int
+    generation: int
+    environment: Environment
+    last_used: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    status: int
+    function_error: bool
+    body: bytes
+    environment: int
+    """The number of the environment that ran it (0 is the first)."""
+
+
+class EnvironmentPool:
+    """The function's execution environments, started on demand by `new_environment(number)`.
+
+    Lives on the event loop of the gateway that serves it (`attach`); environments start and stop in
+    worker threads. `reload` and `invoke_from_thread` may be called from any other thread.
+    """
+
+    def __init__(
+        self,
+        new_environment: Callable[[int], Environment],
+        *,
+        max_environments: int,
+        throttle_at_max: bool,
+        function_timeout_s: float,
+        max_waiting: int = MAX_WAITING,
+        idle_s: float = IDLE_S,
+        sink: LogSink = print_sink,
+    ) -> None:
+        self.new_environment = new_environment
+        self.max_environments = max_environments
+        self.throttle_at_max = throttle_at_max
+        self.function_timeout_s = function_timeout_s
+        self.max_waiting = max_waiting
+        self.idle_s = idle_s
+        self.sink = sink
+        self.generation = 0
+        self.invocations = 0
+        self.started = 0
+        self._slots: list[_Slot] = []
+        self._idle: list[_Slot] = []
+        self._waiters: deque[asyncio.Future[_Slot]] = deque()
+        self._client: httpx.AsyncClient | None = None
+        self._reaper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def of_running_rie(
+        cls, invoke_url: str, *, function_timeout_s: float = 30.0, max_waiting: int = MAX_WAITING
+    ) -> EnvironmentPool:
+        """One RIE that runs already and stays: requests take turns on it."""
+        rie = RunningRie(invoke_url)
+        return cls(
+            lambda _number: rie,
+            max_environments=1,
+            throttle_at_max=False,
+            function_timeout_s=function_timeout_s,
+            max_waiting=max_waiting,
+            sink=lambda _part, _line: None,
+        )
+
+    # -- what the gateway and the health route see ---------------------------------------------------
+    @property
+    def busy(self) -> int:
+        return len(self._slots) - len(self._idle)
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    def stats(self) -> dict[str, int]:
+        return {
+            "environments": len(self._slots),
+            "busy": self.busy,
+            "waiting": self.waiting,
+            "started": self.started,
+            "invocations": self.invocations,
+            "generation": self.generation,
+        }
+
+    # -- invoking ------------------------------------------------------------------------------------
+    async def invoke(self, payload: bytes, *, deadline: float, client_gone: asyncio.Event) -> Invocation:
+        """Run one invocation in an environment of its own, all of it before `deadline` (the event loop's
+        clock). When the caller stops waiting, the invocation still runs to its end and its environment
+        is taken by nobody else until then (RIE answers 400 to an overlapping invocation)."""
+        slot = await self._checkout(deadline, client_gone)
+        self.invocations += 1
+        task = asyncio.ensure_future(self._http().post(slot.environment.invoke_url, content=payload))
+        task.add_done_callback(lambda done: self._checkin(slot, failed=_failed(done)))
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            response = await asyncio.wait_for(asyncio.shield(task), remaining)
+        except TimeoutError as exc:
+            raise NoEnvironmentError(f"environment {slot.number} did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise NoEnvironmentError(f"RIE at {slot.environment.invoke_url} unreachable: {exc!r}") from exc
+        return Invocation(
+            response.status_code, "x-amz-function-error" in response.headers, response.content, slot.number
+        )
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            hold_limit = self.function_timeout_s + INVOCATION_GRACE_S
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(hold_limit, connect=5.0))
+        return self._client
+
+    async def _checkout(self, deadline: float, client_gone: asyncio.Event) -> _Slot:
+        self._start_reaper()
+        while self._idle:
+            slot = self._idle.pop()  # the most recently used: the warmest
+            if slot.environment.running:
+                return slot
+            self._discard(slot, "exited while idle")
+        if len(self._slots) < self.max_environments:
+            return await self._start_slot()
+        if self.throttle_at_max or len(self._waiters) >= self.max_waiting:
+            raise ThrottledError
+        return await self._wait_for_slot(deadline, client_gone)
+
+    async def _wait_for_slot(self, deadline: float, client_gone: asyncio.Event) -> _Slot:
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[_Slot] = loop.create_future()
+        self._waiters.append(turn)
+        leaving: asyncio.Future[Any] = asyncio.ensure_future(client_gone.wait())
+        try:
+            remaining = max(0.0, deadline - loop.time())
+            await asyncio.wait((turn, leaving), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            leaving.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(turn)
+        if turn.done() and not turn.cancelled():
+            slot = turn.result()
+            if not client_gone.is_set():
+                return slot
+            self._checkin(slot, failed=False)
+        else:
+            turn.cancel()
+        if client_gone.is_set():
+            raise ClientGoneError
+        raise NoEnvironmentError("no environment free within the integration timeout")
+
+    async def _start_slot(self) -> _Slot:
+        taken = {slot.number for slot in self._slots}
+        number = next(n for n in range(len(taken) + 1) if n not in taken)
+        slot = _Slot(number, self.generation, self.new_environment(number))
+        self._slots.append(slot)
+        self.sink("lambda", f"environment {number}: starting (cold start) — {len(self._slots)} running")
+        try:
+            await asyncio.to_thread(slot.environment.start)
+        except Exception as exc:
+            self._slots.remove(slot)
+            raise NoEnvironmentError(f"environment {number} did not start: {exc}") from exc
+        self.started += 1
+        return slot
+
+    def _checkin(self, slot: _Slot, *, failed: bool) -> None:
+        slot.last_used = time.monotonic()
+        if slot.generation != self.generation:
+            self._discard(slot, "replaced by new code")
+        elif not slot.environment.running:
+            self._discard(slot, "exited")
+        else:
+            for turn in self._pending_turns():
+                turn.set_result(slot)
+                return
+            self._idle.append(slot)
+            return
+        if failed:
+            self.sink("lambda", f"environment {slot.number}: its invocation failed")
+        # A waiter may now start an environment in the room the discarded one left.
+        for turn in self._pending_turns():
+            self._background(self._start_for(turn))
+
+    async def _start_for(self, turn: asyncio.Future[_Slot]) -> None:
+        """Start an environment for a waiter; if it has gone meanwhile, the next one gets it."""
+        try:
+            slot = await self._start_slot()
+        except NoEnvironmentError as exc:
+            if not turn.done():
+                turn.set_exception(exc)
+            return
+        if turn.done():
+            self._checkin(slot, failed=False)
+        else:
+            turn.set_result(slot)
+
+    def _background(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    def _pending_turns(self) -> list[asyncio.Future[_Slot]]:
+        return [turn for turn in self._waiters if not turn.done()][:1]
+
+    def _discard(self, slot: _Slot, why: str) -> None:
+        with contextlib.suppress(ValueError):
+            self._slots.remove(slot)
+        with contextlib.suppress(ValueError):
+            self._idle.remove(slot)
+        self.sink("lambda", f"environment {slot.number}: stopping ({why})")
+        asyncio.get_running_loop().run_in_executor(None, slot.environment.stop)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The event loop this pool lives on (the gateway calls it when it starts serving)."""
+        self._loop = loop
+
+    def reload(self) -> None:
+        """New code in the artifact: idle environments stop now, busy ones after their invocation."""
+        self._call_on_loop(self._reload)
+
+    def _reload(self) -> None:
+        self.generation += 1
+        for slot in list(self._idle):
+            self._discard(slot, "replaced by new code")
+
+    def invoke_from_thread(self, payload: bytes, *, timeout_s: float) -> Invocation:
+        """`invoke` for a caller outside the loop (the start-up warm-up), through the same environments."""
+        loop = self._attached()
+
+        async def invoke() -> Invocation:
+            deadline = asyncio.get_running_loop().time() + timeout_s
+            return await self.invoke(payload, deadline=deadline, client_gone=asyncio.Event())
+
+        return asyncio.run_coroutine_threadsafe(invoke(), loop).result()
+
+    def _call_on_loop(self, function: Callable[[], None]) -> None:
+        loop = self._attached()
+
+        async def call() -> None:
+            function()
+
+        asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=10)
+
+    def _attached(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or self._loop.is_closed():
+            raise RuntimeError("the environment pool is not served by a running gateway")
+        return self._loop
+
+    def _start_reaper(self) -> None:
+        if self._reaper is None:
+            self._reaper = asyncio.ensure_future(self._reap())
+
+    async def _reap(self) -> None:
+        while True:
+            await asyncio.sleep(min(self.idle_s, 5.0))
+            now = time.monotonic()
+            for slot in list(self._idle):
+                if slot.number != 0 and now - slot.last_used > self.idle_s:
+                    self._discard(slot, f"idle for {self.idle_s:.0f} s")
+
+    async def aclose(self) -> None:
+        """Stop every environment (busy ones too) and the HTTP client."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
+        await asyncio.to_thread(self.stop_all)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def stop_all(self) -> None:
+        """Stop every environment, from any thread once the loop has stopped (idempotent)."""
+        slots, self._slots, self._idle = list(self._slots), [], []
+        for slot in slots:
+            slot.environment.stop()
+
+
+def _failed(done: asyncio.Future[httpx.Response]) -> bool:
+    # Retrieved here too, for when nobody awaits the invocation any more (its caller timed out).
+    return done.cancelled() or done.exception() is not None

@@ -1,0 +1,118 @@
+"""The gateway over an EnvironmentPool of fake environments: Lambda's concurrency, as HTTP API shows it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from devstack.apigw.gateway import HEALTH_PATH, Gateway
+from devstack.lambdafn.pool import EnvironmentPool
+from devstack.supervision import ServerThread
+
+from .gateway_fakes import FakeEnvironment
+
+
+class Pool:
+    """A gateway over a pool of fake environments, and every environment it made."""
+
+    def __init__(self, **options: object) -> None:
+        self.made: list[FakeEnvironment] = []
+        settings: dict[str, object] = {
+            "max_environments": 4,
+            "throttle_at_max": False,
+            "function_timeout_s": 10,
+        }
+        settings.update(options)
+        self.pool = EnvironmentPool(self._make, sink=lambda _part, _line: None, **settings)  # type: ignore[arg-type]
+        self.server = ServerThread(Gateway(self.pool, integration_timeout_s=10))
+
+    def _make(self, number: int) -> FakeEnvironment:
+        environment = FakeEnvironment(number)
+        self.made.append(environment)
+        return environment
+
+    def get_all(self, paths: list[str]) -> list[httpx.Response]:
+        async def gather() -> list[httpx.Response]:
+            async with httpx.AsyncClient(timeout=30) as client:
+                return await asyncio.gather(*(client.get(self.server.url + path) for path in paths))
+
+        return asyncio.run(gather())
+
+    def health(self) -> dict[str, int]:
+        stats: dict[str, int] = httpx.get(self.server.url + HEALTH_PATH).json()
+        return stats
+
+    def never_overlapped(self) -> bool:
+        return all(env.rie.rejected == 0 and env.rie.max_in_flight <= 1 for env in self.made)
+
+
+@pytest.fixture
+def pool() -> Iterator[Pool]:
+    gateway = Pool()
+    with gateway.server:
+        yield gateway
+    assert all(env.stopped for env in gateway.made), "the gateway's shutdown left an environment running"
+
+
+def test_parallel_requests_run_in_separate_environments(pool: Pool) -> None:
+    responses = pool.get_all([f"/sleep/0.5?n={n}" for n in range(8)])
+    assert [r.status_code for r in responses] == [200] * 8
+    used = [env for env in pool.made if env.rie.invocations]
+    assert 2 <= len(used) <= 4, "8 parallel requests, at most 4 environments"
+    assert pool.health()["started"] == len(pool.made)
+    assert pool.never_overlapped()
+
+
+def test_a_warm_environment_is_reused(pool: Pool) -> None:
+    for n in range(5):
+        assert pool.get_all([f"/hello?n={n}"])[0].status_code == 200
+    assert len(pool.made) == 1
+    assert pool.made[0].rie.invocations == 5
+
+
+def test_past_reserved_concurrency_lambda_throttles() -> None:
+    gateway = Pool(max_environments=2, throttle_at_max=True)
+    with gateway.server:
+        responses = gateway.get_all([f"/sleep/1.0?n={n}" for n in range(4)])
+    assert sorted(r.status_code for r in responses) == [200, 200, 500, 500]
+    assert [r.json() for r in responses if r.status_code == 500] == [{"message": "Internal Server Error"}] * 2
+    assert len(gateway.made) == 2
+
+
+def test_reload_moves_requests_to_new_environments(pool: Pool) -> None:
+    assert pool.get_all(["/hello"])[0].status_code == 200
+    old = pool.made[0]
+    pool.pool.reload()
+    assert pool.get_all(["/hello"])[0].status_code == 200
+    assert len(pool.made) == 2
+    assert pool.made[1].rie.invocations == 1
+    _eventually(lambda: old.stopped)
+
+
+def test_an_environment_that_died_is_replaced(pool: Pool) -> None:
+    assert pool.get_all(["/hello"])[0].status_code == 200
+    pool.made[0].stop()
+    assert pool.get_all(["/hello"])[0].status_code == 200
+    assert len(pool.made) == 2
+
+
+def test_idle_environments_stop_but_the_first_stays_warm() -> None:
+    gateway = Pool(idle_s=0.2)
+    with gateway.server:
+        gateway.get_all([f"/sleep/0.3?n={n}" for n in range(3)])
+        assert len(gateway.made) >= 2
+        _eventually(lambda: all(env.stopped for env in gateway.made if env.number != 0))
+        first = next(env for env in gateway.made if env.number == 0)
+        assert not first.stopped
+        assert gateway.get_all(["/hello"])[0].status_code == 200
+
+
+def _eventually(condition: Callable[[], bool], within_s: float = 10.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
