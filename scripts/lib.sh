@@ -42,6 +42,63 @@ use_emulator() {
   unset AWS_PROFILE AWS_SESSION_TOKEN
 }
 
+# The files a commit would hold (tracked, plus new ones .gitignore does not exclude), optionally by pattern.
+tracked() { git ls-files --cached --others --exclude-standard "$@"; }
+
+# A Go tool built once from the Go module proxy into the tool cache, one binary per version (release
+# downloads from GitHub are not reachable everywhere). Prints its path: go_tool NAME PACKAGE VERSION.
+go_tool() {
+  local name="$1" package="$2" version="$3" bin gobin status=0
+  bin="$TOOLS_CACHE/bin/$name-$version"
+  if [[ ! -x "$bin" ]]; then
+    command -v go >/dev/null || { echo "$name needs Go to build (go install)" >&2; return 1; }
+    gobin="$(mktemp -d)"
+    GOBIN="$gobin" go install "$package@v$version" && mv "$gobin/$name" "$bin" || status=$?
+    rm -rf "$gobin"
+    ((status == 0)) || return "$status"
+  fi
+  echo "$bin"
+}
+
+# Named checks, each timed, all run (one failure does not hide the next): run_check NAME COMMAND...,
+# then check_summary TITLE prints one line per check and fails if any failed. A check that cannot run
+# here returns CHECK_SKIPPED after setting SKIP_REASON: it is listed as skipped, with the reason, not passed.
+CHECK_SKIPPED=75
+declare -a CHECK_LINES=()
+CHECKS_FAILED=0
+CHECKS_SKIPPED=0
+run_check() {
+  local name="$1" start took status=0
+  shift
+  printf '\n── %s\n' "$name"
+  SKIP_REASON=""
+  start=$EPOCHREALTIME
+  "$@" || status=$?
+  took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+  if ((status == 0)); then
+    CHECK_LINES+=("$(printf '  ✓ %-40s %6ss' "$name" "$took")")
+  elif ((status == CHECK_SKIPPED)); then
+    CHECK_LINES+=("$(printf '  ○ %-40s %6ss  skipped: %s' "$name" "$took" "$SKIP_REASON")")
+    CHECKS_SKIPPED=$((CHECKS_SKIPPED + 1))
+  else
+    CHECK_LINES+=("$(printf '  ✗ %-40s %6ss  (exit %d)' "$name" "$took" "$status")")
+    CHECKS_FAILED=1
+  fi
+}
+check_summary() {
+  printf '\n%s:\n' "$1"
+  printf '%s\n' "${CHECK_LINES[@]}"
+  if ((CHECKS_FAILED)); then
+    echo "✗ some checks failed" >&2
+    return 1
+  fi
+  if ((CHECKS_SKIPPED)); then
+    echo "✓ all passed that could run; $CHECKS_SKIPPED skipped (reason above)"
+  else
+    echo "✓ all passed"
+  fi
+}
+
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   case "${1:-}" in
     tools-cache) echo "$TOOLS_CACHE" ;;

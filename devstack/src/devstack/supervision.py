@@ -128,8 +128,8 @@ class ManagedProcess:
         self._reader.start()
 
     def _pump(self) -> None:
-        assert self._proc is not None
-        assert self._proc.stdout is not None
+        assert self._proc is not None  # noqa: S101 (types only: started before the thread)
+        assert self._proc.stdout is not None  # noqa: S101 (types only: stdout=PIPE)
         for raw in self._proc.stdout:
             line = raw.decode("utf-8", "replace").rstrip()
             self.recent.append(line)
@@ -165,7 +165,7 @@ class ManagedProcess:
 
     def wait(self) -> int:
         """Wait for a one-shot command to end (its output fully read); returns its exit status."""
-        assert self._proc is not None
+        assert self._proc is not None  # noqa: S101 (types only: None fails on the next line too)
         code = self._proc.wait()
         self.stop()
         return code

@@ -36,7 +36,7 @@ _CloudFormationLoader.add_multi_constructor("!", _intrinsic)
 
 
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506
+    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 (a SafeLoader)
     return document
 
 
