@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict, replace
@@ -25,19 +24,11 @@ from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, stack_outputs, write_env_file
 from devstack.emulators import firebase_accounts
-from devstack.environment import (
-    FUNCTION,
-    Endpoints,
-    endpoints_for,
-    function_environment,
-    local_environment,
-    warm_up,
-)
+from devstack.environment import FUNCTION, Endpoints, endpoints_for, function_environment, local_environment
 from devstack.lambdafn.function_config import function_config
-from devstack.lambdafn.pool import EnvironmentPool
 from devstack.lambdafn.runtime import LambdaChain, invoke_url
+from devstack.reload import Reloader
 from devstack.supervision import StartupError, http_ok, print_sink
-from devstack.tools import tool
 
 DEV_EMAIL = "dev@example.com"
 
@@ -55,27 +46,10 @@ def _banner(endpoints: Endpoints, token: str, max_environments: int) -> str:
     curl -s -H "Authorization: Bearer {token}" {endpoints.api}/users/me
 
   Parallel requests get execution environments of their own (up to {max_environments}, each with its cold
-  start). Code changes under backend/ rebuild the artifact; the next requests get new environments.
+  start). A file saved under backend/ is served as soon as the new code has answered; until then, and if
+  it fails to start, the previous code serves.
   Ctrl-C stops everything.
 """
-
-
-def _rebuild_on_change(environments: EnvironmentPool) -> None:
-    from watchfiles import watch
-
-    for changes in watch(paths.REPO_ROOT / "backend", watch_filter=lambda _, path: not path.endswith("~")):
-        started = time.monotonic()
-        print_sink("reload", f"{len(changes)} change(s) in backend/: sam build, then restarting the function")
-        build = subprocess.run(
-            [tool("sam"), "build", "--template", str(paths.TEMPLATE)], cwd=paths.REPO_ROOT, check=False
-        )
-        if build.returncode != 0:
-            print_sink("reload", "build failed; the previous version keeps running. Fix the code and save.")
-            continue
-        # Requests keep going to the old code until here; the next ones get new environments.
-        environments.reload()
-        warm_up(environments)
-        print_sink("reload", f"new code live in {time.monotonic() - started:.1f}s")
 
 
 def _stop_on_signals() -> None:
@@ -99,13 +73,13 @@ def _stop_on_signals() -> None:
 def dev(_: argparse.Namespace) -> int:
     _stop_on_signals()
     facts = config.load()
-    with local_environment(facts, data_dir=paths.LOCAL_STATE / "data") as (endpoints, environments):
+    with local_environment(facts, data_dir=paths.LOCAL_STATE / "data") as (endpoints, function):
         paths.RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
         paths.RUN_FILE.write_text(json.dumps(asdict(endpoints)))
         try:
             user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
-            print(_banner(endpoints, user.id_token, environments.max_environments), flush=True)
-            _rebuild_on_change(environments)
+            print(_banner(endpoints, user.id_token, function.environments.max_environments), flush=True)
+            Reloader(function).watch()
         finally:
             paths.RUN_FILE.unlink(missing_ok=True)
     return 0

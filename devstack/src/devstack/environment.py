@@ -8,30 +8,24 @@ Everything stops in reverse order.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import config, paths
-from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import Gateway
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
-from devstack.lambdafn.function_config import function_config
-from devstack.lambdafn.pool import EnvironmentPool, NoEnvironmentError, ThrottledError
-from devstack.lambdafn.runtime import LambdaChain
+from devstack.lambdafn.local_function import ChainFactory, LocalFunction
 from devstack.supervision import (
     LogSink,
     ServerThread,
     StartupError,
     forward_logs,
-    free_port,
     print_sink,
     require_free_port,
 )
@@ -86,65 +80,11 @@ def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict
     }
 
 
-def function_environments(
-    facts: config.LocalFacts, artifact: Path, overrides: dict[str, str], sink: LogSink
-) -> EnvironmentPool:
-    """The function's execution environments, each a LambdaChain; the first on the configured ports."""
-    function = function_config(artifact, region=facts.aws.region)
-
-    def new_environment(number: int) -> LambdaChain:
-        ports = facts.ports
-        rie, runtime_api, app = (
-            (ports.rie, ports.runtime_api, ports.app)
-            if number == 0
-            else (free_port(), free_port(), free_port())
-        )
-        return LambdaChain(
-            artifact,
-            env_overrides=overrides,
-            invoke_port=rie,
-            runtime_api_port=runtime_api,
-            app_port=app,
-            log_sink=sink if number == 0 else lambda part, line: sink(f"{part}.{number}", line),
-            aws=facts.aws,
-        )
-
-    return EnvironmentPool(
-        new_environment,
-        max_environments=function.reserved_concurrency or facts.max_environments,
-        throttle_at_max=function.reserved_concurrency is not None,
-        function_timeout_s=function.timeout,
-        sink=sink,
-    )
-
-
-def warm_up(pool: EnvironmentPool, path: str = "/health", deadline_s: float = 60.0) -> float:
-    """GET `path` through the pool (a cold start the first time); returns how long it took."""
-    started = time.monotonic()
-    payload = json.dumps(request_event("GET", path)).encode()
-    try:
-        invocation = pool.invoke_from_thread(payload, timeout_s=deadline_s)
-    except (NoEnvironmentError, ThrottledError) as error:
-        raise StartupError(f"lambda chain: GET {path} through the chain failed: {error}") from None
-    try:
-        answer = json.loads(invocation.body)
-    except ValueError:
-        answer = None
-    if invocation.function_error or not isinstance(answer, dict) or answer.get("statusCode") != 200:
-        raise StartupError(
-            f"lambda chain: GET {path} through the chain did not return 200 (RIE {invocation.status}: "
-            f"{invocation.body[:300]!r}). Check the app's traceback above; debug hop by hop as in "
-            "docs/lambda-chain.md."
-        )
-    return time.monotonic() - started
-
-
 @contextmanager
 def local_environment(
     facts: config.LocalFacts, *, data_dir: Path | None = None, sink: LogSink = print_sink
-) -> Iterator[tuple[Endpoints, EnvironmentPool]]:
-    """Start every part, each checked healthy within its deadline; yields the URLs and the function's
-    execution environments."""
+) -> Iterator[tuple[Endpoints, LocalFunction]]:
+    """Start every part, each checked healthy within its deadline; yields the URLs and the function."""
     artifact = paths.BUILD_DIR / FUNCTION
     if not artifact.exists():
         raise StartupError(f"No built function at {artifact}. Run `make build`.")
@@ -181,9 +121,11 @@ def local_environment(
         if failures:
             raise failures[0]
         endpoints = endpoints_for(facts, aws=aws, firebase_auth_host=auth_host, outputs=outputs)
-        pool = function_environments(facts, artifact, function_environment(facts, endpoints), sink)
-        stack.callback(pool.stop_all)  # in case the gateway could not stop them itself
+        function = LocalFunction(ChainFactory(facts, artifact, function_environment(facts, endpoints), sink))
+        stack.callback(function.environments.stop_all)  # in case the gateway could not stop them itself
         stack.enter_context(forward_logs(["uvicorn", "devstack.gateway"], "gateway", sink))
-        stack.enter_context(ServerThread(Gateway(pool), port=ports.gateway, log_level="info"))
-        warm_up(pool)
-        yield endpoints, pool
+        stack.enter_context(
+            ServerThread(Gateway(function.environments), port=ports.gateway, log_level="info")
+        )
+        function.warm_up()
+        yield endpoints, function

@@ -37,3 +37,9 @@ RUN_FILE = LOCAL_STATE / "run" / "dev.json"
 
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 """What `sam build` writes: one directory per function, named by its logical id, and the built template."""
+
+BACKEND = REPO_ROOT / "backend"
+"""The function's source (template.yml's CodeUri) and its build (backend/Makefile, which sam build runs)."""
+
+ARTIFACTS = LOCAL_STATE / "artifacts"
+"""Gitignored: the artifacts `make dev` builds on each saved change, one directory per change."""

@@ -1,10 +1,12 @@
-"""The function's execution environments on the real chain: parallel requests run in environments of their
-own, and requests that arrive while new code is loaded are served (issue: a request during a reload used to
-reach RIE together with the warm-up invoke, and RIE crashed)."""
+"""The function's execution environments on the real chain, as `make dev` runs them: parallel requests run in
+environments of their own; requests that arrive while new code loads are served (a request during a reload
+used to reach RIE together with the warm-up invoke, and RIE crashed); a saved change is served, and a change
+that does not start is reported while the previous code keeps serving."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,39 +14,40 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devstack import config, paths
 from devstack.apigw.gateway import HEALTH_PATH, Gateway
-from devstack.environment import warm_up
-from devstack.lambdafn.pool import EnvironmentPool
-from devstack.lambdafn.runtime import LambdaChain
+from devstack.lambdafn.local_function import ChainFactory, LocalFunction
+from devstack.reload import Reloader
 from devstack.supervision import LogCapture, ServerThread
-from devstack.tools import LambdaTools
 
-from .chain_helpers import new_chain
+from .chain_helpers import OVERRIDES
 
 PARALLEL = 8
+HEALTH_ROUTE = Path("api/routes/health.py")
 
 
 class Served:
-    def __init__(self, pool: EnvironmentPool, server: ServerThread) -> None:
-        self.pool, self.server = pool, server
+    def __init__(self, function: LocalFunction, server: ServerThread, logs: LogCapture) -> None:
+        self.function, self.server, self.logs = function, server, logs
 
     def started(self) -> int:
         started: int = httpx.get(self.server.url + HEALTH_PATH).json()["started"]
         return started
 
+    def health(self) -> httpx.Response:
+        return httpx.get(self.server.url + "/health", timeout=60)
+
 
 @pytest.fixture
-def served(artifact: Path, lambda_tools: LambdaTools) -> Iterator[Served]:
+def served(artifact: Path) -> Iterator[Served]:
     logs = LogCapture()
-
-    def new_environment(_number: int) -> LambdaChain:
-        return new_chain(artifact, lambda_tools, logs)
-
-    pool = EnvironmentPool(new_environment, max_environments=4, throttle_at_max=False, function_timeout_s=30)
-    with ServerThread(Gateway(pool)) as server:
-        warm_up(pool)
-        yield Served(pool, server)
-    pool.stop_all()
+    function = LocalFunction(ChainFactory(config.load().isolated(), artifact, OVERRIDES, logs))
+    try:
+        with ServerThread(Gateway(function.environments)) as server:
+            function.warm_up()
+            yield Served(function, server, logs)
+    finally:
+        function.environments.stop_all()
 
 
 def test_parallel_requests_run_in_environments_of_their_own(served: Served) -> None:
@@ -70,12 +73,37 @@ def test_requests_during_a_reload_are_served(served: Served) -> None:
     poller = threading.Thread(target=poll)
     poller.start()
     try:
-        for _ in range(3):  # as `make dev` does after each rebuild
-            served.pool.reload()
-            warm_up(served.pool)
+        for _ in range(3):
+            served.function.load(served.function.artifact)
     finally:
         stop.set()
         poller.join()
     assert statuses, "no request was made during the reloads"
     assert set(statuses) == {200}, f"answers during reloads: {sorted(set(statuses))}"
-    assert served.pool.generation == 3
+    assert served.function.environments.generation == 3
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """A copy of backend/ to edit, as a developer edits backend/ under `make dev`."""
+    copy = tmp_path / "backend"
+    shutil.copytree(paths.BACKEND, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def test_a_saved_change_is_served_and_a_broken_one_never(
+    served: Served, source: Path, tmp_path: Path
+) -> None:
+    reloader = Reloader(
+        served.function, source_dir=source, artifacts_dir=tmp_path / "artifacts", sink=served.logs
+    )
+    route = source / HEALTH_ROUTE
+    route.write_text(route.read_text().replace('status="healthy"', 'status="healthy, reloaded"'))
+    assert reloader.apply([route])
+    assert served.health().json()["status"] == "healthy, reloaded"
+
+    route.write_text(route.read_text() + "\ndef broken(:\n")
+    assert not reloader.apply([route])
+    response = served.health()
+    assert (response.status_code, response.json()["status"]) == (200, "healthy, reloaded")
+    assert any("previous code keeps serving" in line for line in served.logs.of("reload"))

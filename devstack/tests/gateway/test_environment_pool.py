@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
+from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import HEALTH_PATH, Gateway
-from devstack.lambdafn.pool import EnvironmentPool
+from devstack.lambdafn.pool import EnvironmentPool, NewCodeFailedError
 from devstack.supervision import ServerThread
 
 from .gateway_fakes import FakeEnvironment
@@ -27,10 +29,10 @@ class Pool:
             "function_timeout_s": 10,
         }
         settings.update(options)
-        self.pool = EnvironmentPool(self._make, sink=lambda _part, _line: None, **settings)  # type: ignore[arg-type]
+        self.pool = EnvironmentPool(self.make, sink=lambda _part, _line: None, **settings)  # type: ignore[arg-type]
         self.server = ServerThread(Gateway(self.pool, integration_timeout_s=10))
 
-    def _make(self, number: int) -> FakeEnvironment:
+    def make(self, number: int) -> FakeEnvironment:
         environment = FakeEnvironment(number)
         self.made.append(environment)
         return environment
@@ -83,14 +85,24 @@ def test_past_reserved_concurrency_lambda_throttles() -> None:
     assert len(gateway.made) == 2
 
 
-def test_reload_moves_requests_to_new_environments(pool: Pool) -> None:
+def test_new_code_serves_once_it_answered(pool: Pool) -> None:
     assert pool.get_all(["/hello"])[0].status_code == 200
     old = pool.made[0]
-    pool.pool.reload()
+    pool.pool.promote(pool.make, _probe("/hello"), timeout_s=5)
     assert pool.get_all(["/hello"])[0].status_code == 200
     assert len(pool.made) == 2
-    assert pool.made[1].rie.invocations == 1
+    assert pool.made[1].rie.invocations == 2  # the probe, then the request
     _eventually(lambda: old.stopped)
+
+
+def test_new_code_that_fails_is_never_served(pool: Pool) -> None:
+    assert pool.get_all(["/hello"])[0].status_code == 200
+    with pytest.raises(NewCodeFailedError):
+        pool.pool.promote(pool.make, _probe("/error"), timeout_s=5)
+    _eventually(lambda: pool.made[1].stopped)
+    assert pool.get_all(["/hello"])[0].status_code == 200
+    assert pool.made[0].rie.invocations == 2, "the old code stopped serving"
+    assert not pool.made[0].stopped
 
 
 def test_an_environment_that_died_is_replaced(pool: Pool) -> None:
@@ -116,3 +128,7 @@ def _eventually(condition: Callable[[], bool], within_s: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.05)
+
+
+def _probe(path: str) -> bytes:
+    return json.dumps(request_event("GET", path)).encode()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -70,6 +71,14 @@ class NoEnvironmentError(Exception):
     """No environment within the integration timeout, or RIE unreachable (HTTP API: 503)."""
 
 
+class NewCodeFailedError(Exception):
+    """The new code's first invocation did not answer 200: the old code keeps serving."""
+
+    def __init__(self, invocation: Invocation) -> None:
+        super().__init__(f"RIE {invocation.status}: {invocation.body[:300]!r}")
+        self.invocation = invocation
+
+
 class ClientGoneError(Exception):
     """The client left before an environment was free: the request is dropped, not invoked."""
 
@@ -89,6 +98,17 @@ class Invocation:
     body: bytes
     environment: int
     """The number of the environment that ran it (0 is the first)."""
+
+    @property
+    def answered_ok(self) -> bool:
+        """The function ran and answered HTTP 200 (a payload-2.0 answer with statusCode 200)."""
+        if self.status != 200 or self.function_error:
+            return False
+        try:
+            answer = json.loads(self.body)
+        except ValueError:
+            return False
+        return isinstance(answer, dict) and answer.get("statusCode") == 200
 
 
 class EnvironmentPool:
@@ -126,6 +146,7 @@ class EnvironmentPool:
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: set[int] = set()
 
     @classmethod
     def of_running_rie(
@@ -167,6 +188,10 @@ class EnvironmentPool:
         clock). When the caller stops waiting, the invocation still runs to its end and its environment
         is taken by nobody else until then (RIE answers 400 to an overlapping invocation)."""
         slot = await self._checkout(deadline, client_gone)
+        return await self._run_on(slot, payload, deadline)
+
+    async def _run_on(self, slot: _Slot, payload: bytes, deadline: float) -> Invocation:
+        """Invoke `slot`'s environment, which this invocation holds until RIE answers; then check it in."""
         self.invocations += 1
         task = asyncio.ensure_future(self._http().post(slot.environment.invoke_url, content=payload))
         task.add_done_callback(lambda done: self._checkin(slot, failed=_failed(done)))
@@ -223,10 +248,14 @@ class EnvironmentPool:
             raise ClientGoneError
         raise NoEnvironmentError("no environment free within the integration timeout")
 
-    async def _start_slot(self) -> _Slot:
-        taken = {slot.number for slot in self._slots}
+    async def _start_slot(
+        self, new_environment: Callable[[int], Environment] | None = None, generation: int | None = None
+    ) -> _Slot:
+        # A stopping environment keeps its number (and so its ports) until it has stopped.
+        taken = {slot.number for slot in self._slots} | self._stopping
         number = next(n for n in range(len(taken) + 1) if n not in taken)
-        slot = _Slot(number, self.generation, self.new_environment(number))
+        make = new_environment or self.new_environment
+        slot = _Slot(number, self.generation if generation is None else generation, make(number))
         self._slots.append(slot)
         self.sink("lambda", f"environment {number}: starting (cold start) — {len(self._slots)} running")
         try:
@@ -239,6 +268,8 @@ class EnvironmentPool:
 
     def _checkin(self, slot: _Slot, *, failed: bool) -> None:
         slot.last_used = time.monotonic()
+        if slot.generation > self.generation:
+            return  # a candidate's probe: _promote keeps or discards it
         if slot.generation != self.generation:
             self._discard(slot, "replaced by new code")
         elif not slot.environment.running:
@@ -282,39 +313,52 @@ class EnvironmentPool:
         with contextlib.suppress(ValueError):
             self._idle.remove(slot)
         self.sink("lambda", f"environment {slot.number}: stopping ({why})")
-        asyncio.get_running_loop().run_in_executor(None, slot.environment.stop)
+        self._stopping.add(slot.number)
+        stopped = asyncio.get_running_loop().run_in_executor(None, slot.environment.stop)
+        stopped.add_done_callback(lambda _: self._stopping.discard(slot.number))
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """The event loop this pool lives on (the gateway calls it when it starts serving)."""
         self._loop = loop
 
-    def reload(self) -> None:
-        """New code in the artifact: idle environments stop now, busy ones after their invocation."""
-        self._call_on_loop(self._reload)
+    def promote(
+        self, new_environment: Callable[[int], Environment], probe: bytes, *, timeout_s: float
+    ) -> Invocation:
+        """New code: start an environment with `new_environment`, send it `probe` (a cold start), and only if
+        the function answers 200 make it the code every next request gets. Idle environments of the old
+        code stop then, busy ones after their invocation. Until then, and for good if the new code fails
+        (NewCodeFailedError), requests keep getting the old code. Called from outside the loop."""
+        return self._run_from_thread(self._promote(new_environment, probe, timeout_s))
 
-    def _reload(self) -> None:
-        self.generation += 1
+    async def _promote(
+        self, new_environment: Callable[[int], Environment], probe: bytes, timeout_s: float
+    ) -> Invocation:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        candidate = await self._start_slot(new_environment, generation=self.generation + 1)
+        invocation = await self._run_on(candidate, probe, deadline)
+        if not invocation.answered_ok:
+            self._discard(candidate, "the new code did not answer 200")
+            raise NewCodeFailedError(invocation)
+        self.generation = candidate.generation
+        self.new_environment = new_environment
+        self._checkin(candidate, failed=False)
         for slot in list(self._idle):
-            self._discard(slot, "replaced by new code")
+            if slot.generation != self.generation:
+                self._discard(slot, "replaced by new code")
+        return invocation
 
     def invoke_from_thread(self, payload: bytes, *, timeout_s: float) -> Invocation:
         """`invoke` for a caller outside the loop (the start-up warm-up), through the same environments."""
-        loop = self._attached()
 
         async def invoke() -> Invocation:
             deadline = asyncio.get_running_loop().time() + timeout_s
             return await self.invoke(payload, deadline=deadline, client_gone=asyncio.Event())
 
-        return asyncio.run_coroutine_threadsafe(invoke(), loop).result()
+        return self._run_from_thread(invoke())
 
-    def _call_on_loop(self, function: Callable[[], None]) -> None:
-        loop = self._attached()
-
-        async def call() -> None:
-            function()
-
-        asyncio.run_coroutine_threadsafe(call(), loop).result(timeout=10)
+    def _run_from_thread(self, work: Coroutine[None, None, Invocation]) -> Invocation:
+        return asyncio.run_coroutine_threadsafe(work, self._attached()).result()
 
     def _attached(self) -> asyncio.AbstractEventLoop:
         if self._loop is None or self._loop.is_closed():

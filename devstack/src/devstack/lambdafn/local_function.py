@@ -1,0 +1,93 @@
+"""The function as the local environment runs it: execution environments (LambdaChains) on one artifact,
+and the switch to a new artifact that keeps the old code serving until the new code has answered."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from devstack import config
+from devstack.apigw.event_builder import request_event
+from devstack.lambdafn.function_config import function_config
+from devstack.lambdafn.pool import EnvironmentPool, NoEnvironmentError, ThrottledError
+from devstack.lambdafn.runtime import LambdaChain
+from devstack.supervision import LogSink, StartupError, free_port
+
+
+@dataclass(frozen=True)
+class ChainFactory:
+    """Makes the function's execution environment `number`: a LambdaChain on `artifact`, the first on the
+    configured ports, the others on free ones, each with its output under its own name ("app.2")."""
+
+    facts: config.LocalFacts
+    artifact: Path
+    overrides: dict[str, str]
+    sink: LogSink
+
+    def __call__(self, number: int) -> LambdaChain:
+        ports = self.facts.ports
+        first = (ports.rie, ports.runtime_api, ports.app)
+        rie, runtime_api, app = first if number == 0 else (free_port(), free_port(), free_port())
+        sink = self.sink
+        return LambdaChain(
+            self.artifact,
+            env_overrides=self.overrides,
+            invoke_port=rie,
+            runtime_api_port=runtime_api,
+            app_port=app,
+            log_sink=sink if number == 0 else lambda part, line: sink(f"{part}.{number}", line),
+            aws=self.facts.aws,
+        )
+
+
+class LocalFunction:
+    """The function as the local environment runs it: its execution environments, on one artifact."""
+
+    PROBE_PATH = "/health"
+
+    def __init__(self, factory: ChainFactory) -> None:
+        self.factory = factory
+        function = function_config(factory.artifact, region=factory.facts.aws.region)
+        self.environments = EnvironmentPool(
+            factory,
+            max_environments=function.reserved_concurrency or factory.facts.max_environments,
+            throttle_at_max=function.reserved_concurrency is not None,
+            function_timeout_s=function.timeout,
+            sink=factory.sink,
+        )
+
+    @property
+    def artifact(self) -> Path:
+        return self.factory.artifact
+
+    def warm_up(self, deadline_s: float = 60.0) -> float:
+        """GET /health through the environments (a cold start the first time); returns how long it took."""
+        started = time.monotonic()
+        try:
+            invocation = self.environments.invoke_from_thread(_probe(), timeout_s=deadline_s)
+        except (NoEnvironmentError, ThrottledError) as error:
+            raise StartupError(
+                f"lambda chain: GET {self.PROBE_PATH} through the chain failed: {error}"
+            ) from None
+        if not invocation.answered_ok:
+            raise StartupError(
+                f"lambda chain: GET {self.PROBE_PATH} through the chain did not return 200 (RIE "
+                f"{invocation.status}: {invocation.body[:300]!r}). Check the app's traceback above; "
+                "debug hop by hop as in docs/lambda-chain.md."
+            )
+        return time.monotonic() - started
+
+    def load(self, artifact: Path, deadline_s: float = 60.0) -> float:
+        """Serve `artifact` from now on, once an environment on it has answered GET /health; until then,
+        and for good when it does not (NewCodeFailedError, NoEnvironmentError), the current one serves."""
+        started = time.monotonic()
+        factory = replace(self.factory, artifact=artifact)
+        self.environments.promote(factory, _probe(), timeout_s=deadline_s)
+        self.factory = factory
+        return time.monotonic() - started
+
+
+def _probe() -> bytes:
+    return json.dumps(request_event("GET", LocalFunction.PROBE_PATH)).encode()
