@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import config, paths
+from devstack.apigw.api_config import ApiConfigError, local_api_config
 from devstack.apigw.gateway import HEALTH_PATH
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators.firebase import firebase_auth
@@ -84,12 +85,23 @@ def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict
 
 @contextmanager
 def local_environment(
-    facts: config.LocalFacts, *, data_dir: Path | None = None, sink: LogSink = print_sink
+    facts: config.LocalFacts,
+    *,
+    data_dir: Path | None = None,
+    api_template: Path = paths.TEMPLATE,
+    sink: LogSink = print_sink,
 ) -> Iterator[tuple[Endpoints, LambdaChain]]:
-    """Start every part, each checked healthy within its deadline; yields the URLs and the chain."""
+    """Start every part, each checked healthy within its deadline; yields the URLs and the chain.
+
+    The gateway plays the HttpApi of `api_template` (a test gives it another template's API); the stack
+    deployed to the emulator is always the built template.yml."""
     artifact = paths.BUILD_DIR / FUNCTION
     if not artifact.exists():
         raise StartupError(f"No built function at {artifact}. Run `make build`.")
+    try:
+        local_api_config(facts, api_template)  # refused before anything starts, not by the gateway later
+    except ApiConfigError as error:
+        raise StartupError(str(error)) from error
     ports = facts.ports
     for part, port, var in (("gateway", ports.gateway, "GATEWAY_PORT"), ("app", ports.app, "APP_PORT")):
         require_free_port(part, port, var)
@@ -142,6 +154,8 @@ def local_environment(
             "127.0.0.1",
             "--port",
             str(ports.gateway),
+            "--template",
+            str(api_template),
         ]
         gateway = ManagedProcess(
             "gateway", [sys.executable, "-m", "devstack", "gateway", *gateway_argv], sink=sink

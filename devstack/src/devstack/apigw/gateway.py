@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from devstack.apigw import cors
+from devstack.apigw.api_config import ApiConfig
 from devstack.apigw.event_builder import build_event, new_request_id
 from devstack.apigw.response_mapper import (
     GatewayResponse,
@@ -58,15 +60,17 @@ class InvokeUnavailableError(Exception):
 class Gateway:
     """The gateway ASGI app for one RIE.
 
-    ``function_timeout_s`` is the integration timeout (HTTP API's default and maximum is 30 s): past it the
-    client gets 503 while the invocation still runs to its end in RIE. ``log_events`` defaults to the
-    ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
+    ``api`` is what the template says about the API (api_config.local_api_config); the default is an API
+    with nothing configured. ``function_timeout_s`` is the integration timeout (HTTP API's default and
+    maximum is 30 s): past it the client gets 503 while the invocation still runs to its end in RIE.
+    ``log_events`` defaults to the ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
     """
 
     def __init__(
         self,
         invoke_url: str,
         *,
+        api: ApiConfig | None = None,
         function_timeout_s: float = 30.0,
         account_id: str = "123456789012",
         api_id: str = "1234567890",
@@ -74,6 +78,7 @@ class Gateway:
         log_events: bool | None = None,
     ) -> None:
         self.invoke_url = invoke_url
+        self.api = api or ApiConfig()
         self.function_timeout_s = function_timeout_s
         self.account_id = account_id
         self.api_id = api_id
@@ -122,6 +127,8 @@ class Gateway:
             response = GatewayResponse(
                 200, [("content-type", "application/json")], json.dumps(health).encode()
             )
+        elif self.api.cors is not None and cors.is_preflight(scope):
+            response = cors.preflight_response(self.api.cors, scope)
         else:
             try:
                 body = await self._read_body(receive)
@@ -131,6 +138,8 @@ class Gateway:
                 response = error_response(413, "Request Entity Too Large")
             else:
                 response = await self.handle(scope, body, request_id=request_id)
+            if self.api.cors is not None:
+                response = cors.with_cors_headers(self.api.cors, scope, response)
         await self._send(send, response, request_id, head=scope["method"] == "HEAD")
 
     @staticmethod
@@ -238,12 +247,19 @@ def _for_log(event: Mapping[str, Any]) -> str:
 
 
 def serve(
-    invoke_url: str, *, host: str, port: int, timeout_s: float, log_events: bool | None, log_level: str
+    invoke_url: str,
+    *,
+    api: ApiConfig,
+    host: str,
+    port: int,
+    timeout_s: float,
+    log_events: bool | None,
+    log_level: str,
 ) -> None:
     """Serve the gateway with uvicorn until interrupted (what `devstack gateway` runs)."""
     import uvicorn
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = Gateway(invoke_url, function_timeout_s=timeout_s, log_events=log_events)
+    app = Gateway(invoke_url, api=api, function_timeout_s=timeout_s, log_events=log_events)
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, lifespan="on")
