@@ -17,9 +17,12 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Everyday
-.PHONY: install dev token reset
+.PHONY: install install-browser dev token reset
 install: ## Install every tool and package (pinned, cached; first run ~10 min on 2 cores)
 	@scripts/install.sh
+
+install-browser: ## What the browser test adds: Debian's Chromium + chromedriver (apt-get), the Firebase JS SDK (npm)
+	@scripts/install-browser.sh
 
 dev: install build ## Run the whole local chain: emulators, deployed stack, RIE + Web Adapter + app, gateway
 	@$(DEVSTACK) dev
@@ -50,8 +53,8 @@ logs: ## Follow the compose stack's logs
 	@scripts/compose.sh logs
 
 ##@ Tests and checks
-.PHONY: test test-unit test-integration test-devstack test-infra test-compose e2e smoke lint format typecheck check-iac check-security
-test: install lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, compose, IaC + security checks
+.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser e2e smoke lint format typecheck check-iac check-security
+test: install install-browser lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, browser, compose, IaC + security checks
 	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose
 	$(IN_DEVSTACK) $(PYTEST)
 	@scripts/test-compose.sh
@@ -69,6 +72,9 @@ test-devstack: build ## devstack's own tests: local facts, the gateway vs SAM CL
 
 test-compose: build ## The compose stack for real (engine, stand-ins, up), the e2e suite and tests/compose on it
 	@scripts/test-compose.sh
+
+test-browser: install install-browser build ## Headless Chromium edits a note across origins through the whole chain (template CORS vs before the fix)
+	$(RUN) $(PYTEST) tests/browser
 
 test-infra: ## Template tests and the deploy/update/destroy cycle on MiniStack
 	$(RUN) $(PYTEST) tests/infra

@@ -7,8 +7,6 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-step() { printf '\n==> %s\n' "$*"; }
-
 step "uv ${UV_VERSION}"
 # Always the cache's own uv: the Makefile puts the cache first on PATH, whatever the user's shell has.
 if [ "$("$TOOLS_CACHE/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
@@ -31,15 +29,8 @@ uv tool install --quiet --python "$python_for_venv" "aws-sam-cli==${AWS_SAM_CLI_
   --with "aws-sam-cli-local==${AWS_SAM_CLI_LOCAL_VERSION}" --with-executables-from aws-sam-cli-local
 echo "ministack $MINISTACK_VERSION, $(sam --version)"
 
-step "Firebase Auth emulator (firebase-tools, npm)"
-need node "Install Node.js 20+ (e.g. apt-get install nodejs npm)."
-lock_hash=$(sha256sum firebase-emulator/package-lock.json | cut -d' ' -f1)
-stamp=firebase-emulator/node_modules/.installed-from
-if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
-  echo "npm ci (first time: about 3 minutes, 300 MB)"
-  (cd firebase-emulator && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$lock_hash" > "$stamp"
-fi
+step "Firebase Auth emulator (firebase-tools, npm; first time: about 3 minutes, 300 MB)"
+npm_ci_locked firebase-emulator
 echo "firebase-tools $(firebase-emulator/node_modules/.bin/firebase --version)"
 
 step "Lambda Runtime Interface Emulator and Web Adapter (built from source, cached)"

@@ -21,8 +21,21 @@ export UV_TOOL_DIR="$TOOLS_CACHE/uv-tools" UV_TOOL_BIN_DIR="$TOOLS_CACHE/bin"
 export UV_PYTHON_DOWNLOADS=never SAM_CLI_TELEMETRY=0
 export PATH="$TOOLS_CACHE/bin:$PATH"
 
+step() { printf '\n==> %s\n' "$*"; }
 die() { printf '\nerror: %s\n' "$*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "$1 is not installed. $2"; }
+
+# `npm ci` in DIR from its package-lock.json, skipped while node_modules was installed from that very lock.
+npm_ci_locked() {
+  local dir="$1" lock_hash stamp="$1/node_modules/.installed-from"
+  need node "Install Node.js 20+ (e.g. apt-get install nodejs npm)."
+  lock_hash=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+    echo "npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_hash" > "$stamp"
+  fi
+}
 
 # Lambda's interpreter (CPython 3.13) when the machine has one: on PATH, or under pyenv.
 lambda_python() {

@@ -3,7 +3,7 @@
 devstack dev                      everything, until Ctrl-C (make dev)
 devstack token EMAIL [--admin]    an ID token for a dev user of the running `devstack dev` (make token)
 devstack deploy [--delete]        deploy template.yml to the emulator that answers (make deploy-local)
-devstack gateway --rie HOST:PORT  the HTTP API gateway alone, in front of a running RIE
+devstack gateway --rie HOST:PORT  the HTTP API gateway alone (template.yml's API), in front of a running RIE
 devstack chain [--get PATH]       the built function under RIE + the Web Adapter alone, to debug it
 devstack synth --env ENV          template.yml as one environment gets it (SAM transform, conditions)
 """
@@ -20,6 +20,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from devstack import config, paths
+from devstack.apigw.api_config import local_api_config
 from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, stack_outputs, write_env_file
@@ -159,8 +160,10 @@ def gateway(args: argparse.Namespace) -> int:
     function_timeout = (
         args.function_timeout or function_config(paths.BUILD_DIR / FUNCTION, region=facts.aws.region).timeout
     )
+    api = local_api_config(facts, args.template)
     serve(
         invoke_url(host, int(port)),
+        api=api,
         host=args.host,
         port=args.port or facts.ports.gateway,
         timeout_s=args.timeout,
@@ -238,6 +241,12 @@ def _parser() -> argparse.ArgumentParser:
     gateway_parser = commands.add_parser("gateway", help="the HTTP API gateway in front of a running RIE")
     gateway_parser.add_argument(
         "--rie", required=True, metavar="HOST:PORT", help="where RIE's invoke API listens"
+    )
+    gateway_parser.add_argument(
+        "--template",
+        type=Path,
+        default=paths.TEMPLATE,
+        help="the template whose HttpApi to play (CORS), with the local parameters (default: template.yml)",
     )
     gateway_parser.add_argument("--host", default="127.0.0.1")
     gateway_parser.add_argument("--port", type=int, help="default: GATEWAY_PORT (devstack/devstack.env)")

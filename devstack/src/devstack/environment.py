@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import config, paths
+from devstack.apigw.api_config import local_api_config
 from devstack.apigw.gateway import Gateway
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators.firebase import firebase_auth
@@ -82,12 +83,20 @@ def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict
 
 @contextmanager
 def local_environment(
-    facts: config.LocalFacts, *, data_dir: Path | None = None, sink: LogSink = print_sink
+    facts: config.LocalFacts,
+    *,
+    data_dir: Path | None = None,
+    api_template: Path = paths.TEMPLATE,
+    sink: LogSink = print_sink,
 ) -> Iterator[tuple[Endpoints, LocalFunction]]:
-    """Start every part, each checked healthy within its deadline; yields the URLs and the function."""
+    """Start every part, each checked healthy within its deadline; yields the URLs and the function.
+
+    The gateway plays the HttpApi of `api_template` (a test gives it another template's API); the stack
+    deployed to the emulator is always the built template.yml."""
     artifact = paths.BUILD_DIR / FUNCTION
     if not artifact.exists():
         raise StartupError(f"No built function at {artifact}. Run `make build`.")
+    api = local_api_config(facts, api_template)  # refused before anything starts
     ports = facts.ports
     for part, port, var in (("gateway", ports.gateway, "GATEWAY_PORT"), ("app", ports.app, "APP_PORT")):
         require_free_port(part, port, var)
@@ -125,7 +134,7 @@ def local_environment(
         stack.callback(function.environments.stop_all)  # in case the gateway could not stop them itself
         stack.enter_context(forward_logs(["uvicorn", "devstack.gateway"], "gateway", sink))
         stack.enter_context(
-            ServerThread(Gateway(function.environments), port=ports.gateway, log_level="info")
+            ServerThread(Gateway(function.environments, api=api), port=ports.gateway, log_level="info")
         )
         function.warm_up()
         yield endpoints, function

@@ -15,6 +15,8 @@ import os
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
+from devstack.apigw import cors
+from devstack.apigw.api_config import ApiConfig
 from devstack.apigw.event_builder import build_event, new_request_id
 from devstack.apigw.response_mapper import (
     GatewayResponse,
@@ -51,16 +53,18 @@ class _ClientGone(Exception):
 class Gateway:
     """The gateway ASGI app in front of the function's execution environments.
 
-    ``integration_timeout_s`` (HTTP API's default and maximum is 30 s) bounds everything a request waits
-    for, its turn for an environment included: past it the client gets 503. A request whose client has
-    gone before an environment was free is not invoked. ``log_events`` defaults to the
-    ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
+    ``api`` is what the template says about the API (api_config.local_api_config); the default is an API
+    with nothing configured. ``integration_timeout_s`` (HTTP API's default and maximum is 30 s) bounds
+    everything a request waits for, its turn for an environment included: past it the client gets 503. A
+    request whose client has gone before an environment was free is not invoked. ``log_events`` defaults to
+    the ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
     """
 
     def __init__(
         self,
         environments: EnvironmentPool,
         *,
+        api: ApiConfig | None = None,
         integration_timeout_s: float = 30.0,
         account_id: str = "123456789012",
         api_id: str = "1234567890",
@@ -68,6 +72,7 @@ class Gateway:
         log_events: bool | None = None,
     ) -> None:
         self.environments = environments
+        self.api = api or ApiConfig()
         self.integration_timeout_s = integration_timeout_s
         self.account_id = account_id
         self.api_id = api_id
@@ -107,6 +112,8 @@ class Gateway:
             response = GatewayResponse(
                 200, [("content-type", "application/json")], json.dumps(health).encode()
             )
+        elif self.api.cors is not None and cors.is_preflight(scope):
+            response = cors.preflight_response(self.api.cors, scope)
         else:
             try:
                 body = await self._read_body(receive)
@@ -126,6 +133,8 @@ class Gateway:
                     return
                 finally:
                     watcher.cancel()
+            if self.api.cors is not None:
+                response = cors.with_cors_headers(self.api.cors, scope, response)
         await self._send(send, response, request_id, head=scope["method"] == "HEAD")
 
     @staticmethod
@@ -228,6 +237,7 @@ def _for_log(event: Mapping[str, Any]) -> str:
 def serve(
     invoke_url: str,
     *,
+    api: ApiConfig,
     host: str,
     port: int,
     timeout_s: float,
@@ -241,6 +251,7 @@ def serve(
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = Gateway(
         EnvironmentPool.of_running_rie(invoke_url, function_timeout_s=function_timeout_s),
+        api=api,
         integration_timeout_s=timeout_s,
         log_events=log_events,
     )
