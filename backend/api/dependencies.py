@@ -1,7 +1,7 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request, Security
+from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from application.files import FileService
@@ -9,6 +9,7 @@ from application.notes import NoteService
 from application.users import UserService
 from domain.entities import Principal
 from domain.errors import AuthenticationFailed
+from domain.idempotency import IDEMPOTENCY_KEY_PATTERN, KEY_RETENTION
 from domain.ports import TokenVerifier
 from shared.settings import Settings
 
@@ -60,4 +61,16 @@ CurrentUserNotRevoked = Annotated[Principal, Depends(authenticated_not_revoked)]
 PageLimitQuery = Annotated[int, Query(ge=1, le=100, description="page size")]
 CursorQuery = Annotated[
     str | None, Query(max_length=2048, description="next_cursor of the previous page, as returned")
+]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description=(
+            "Optional; 1-128 of A-Z a-z 0-9 _ - (e.g. a UUID), chosen by the client per create. Sending the "
+            "same key again with the same request returns the first answer (same status and body) and "
+            "creates nothing; with a different request it is refused (422 idempotency_key_reused). Keys "
+            f"are per user and remembered for {KEY_RETENTION.total_seconds() / 3600:g} hours."
+        ),
+    ),
 ]

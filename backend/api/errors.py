@@ -18,6 +18,9 @@ _DOMAIN_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.AuthenticationFailed: (401, "unauthenticated"),
     errors.PermissionDenied: (403, "forbidden"),
     errors.ServiceUnavailable: (503, "service_unavailable"),
+    # As draft-ietf-httpapi-idempotency-key-header advises: the request is well-formed, but its key
+    # already stands for another one.
+    errors.IdempotencyKeyReused: (422, "idempotency_key_reused"),
 }
 
 _HTTP_CODES = {

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 from domain.entities import Note, Page, Principal, note_object_prefix
 from domain.errors import NotFound
+from domain.idempotency import fingerprint, under_key
 from domain.ids import new_id
 from domain.ports import FileStorage, NoteRepository
 
@@ -12,7 +13,9 @@ class NoteService:
         self._notes = notes
         self._storage = storage
 
-    def create(self, caller: Principal, title: str, body: str) -> Note:
+    def create(self, caller: Principal, title: str, body: str, idempotency_key: str | None = None) -> Note:
+        """A new note; with a key the caller used before for the same title and body, the note that
+        request created (as it was answered then) and nothing new."""
         now = datetime.now(UTC)
         note = Note(
             id=new_id(),
@@ -24,8 +27,9 @@ class NoteService:
             created_at=now,
             updated_at=now,
         )
-        self._notes.add_note(note)
-        return note
+        asked = fingerprint("create note", title, body)
+        earlier = self._notes.add_note(note, under_key(idempotency_key, asked, note, now))
+        return note if earlier is None else earlier.answer_to(asked)
 
     def get(self, caller: Principal, note_id: str) -> Note:
         note = self._notes.get_note(caller.uid, note_id)

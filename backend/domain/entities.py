@@ -70,6 +70,22 @@ class FileRecord:
 
 
 @dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    fields: dict[str, str]
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """A new file record and the presigned POST that uploads its bytes: what POST /notes/{id}/files
+    answers, and what its Idempotency-Key replays."""
+
+    file: FileRecord
+    upload: PresignedUpload
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a listing, in key order. next_cursor is opaque, good only for the listing that issued
     it, and None once the listing is done. It promises nothing about what follows: a DynamoDB query hands
@@ -77,13 +93,6 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class PresignedUpload:
-    url: str
-    fields: dict[str, str]
-    expires_in: int
 
 
 def object_key(owner_uid: str, note_id: str, file_id: str) -> str:

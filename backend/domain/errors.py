@@ -31,3 +31,7 @@ class PermissionDenied(DomainError):
 
 class ServiceUnavailable(DomainError):
     """A backing service (DynamoDB, S3, Firebase) is unreachable or timed out."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """The caller's Idempotency-Key already answered a different request."""

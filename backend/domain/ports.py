@@ -2,7 +2,8 @@
 
 from typing import Protocol
 
-from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
+from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UploadTicket, UserProfile
+from domain.idempotency import IdempotentCreate
 
 
 class TokenVerifier(Protocol):
@@ -38,7 +39,12 @@ class UserRepository(Protocol):
 
 
 class NoteRepository(Protocol):
-    def add_note(self, note: Note) -> None: ...
+    def add_note(
+        self, note: Note, idempotency: IdempotentCreate[Note] | None = None
+    ) -> IdempotentCreate[Note] | None:
+        """Stores the note, and `idempotency` with it in one step. If the note's owner holds a live key
+        of that name already, stores nothing and returns what that key recorded; else returns None."""
+        ...
 
     def get_note(self, owner_uid: str, note_id: str) -> Note | None: ...
 
@@ -54,10 +60,17 @@ class NoteRepository(Protocol):
         with them or refused (NotFound), never left without its note. NotFound if the note is gone."""
         ...
 
-    def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
-        """Stores the record and counts it on its note atomically.
+    def add_file(
+        self,
+        record: FileRecord,
+        max_files_per_note: int,
+        idempotency: IdempotentCreate[UploadTicket] | None = None,
+    ) -> IdempotentCreate[UploadTicket] | None:
+        """Stores the record and counts it on its note atomically, with `idempotency` in the same step.
 
-        NotFound if the note is gone; LimitExceeded if the note has max_files_per_note files.
+        A live key of that name held by the owner wins over everything: nothing is stored and what the
+        key recorded is returned. Else NotFound if the note is gone; LimitExceeded if the note has
+        max_files_per_note files; None once stored.
         """
         ...
 

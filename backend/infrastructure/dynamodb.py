@@ -1,22 +1,29 @@
 """Single-table DynamoDB repository: the access patterns (docs/data-model.md); items in dynamodb_items."""
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from botocore.exceptions import ClientError
 
-from domain.entities import FileRecord, Note, Page, UserProfile
+from domain.entities import FileRecord, Note, Page, UploadTicket, UserProfile
 from domain.errors import LimitExceeded, NotFound, VersionConflict
+from domain.idempotency import IdempotentCreate
 from domain.ports import NoteRepository, UserRepository
 from infrastructure.aws import unavailable_on_transport_errors
 from infrastructure.dynamodb_items import (
+    EXPIRES_AT,
     Item,
     file_from_item,
     file_to_item,
+    idempotency_from_item,
+    idempotency_to_item,
     note_from_item,
     note_to_item,
     profile_from_item,
     profile_to_item,
+    ticket_from_item,
+    ticket_to_item,
 )
 from infrastructure.dynamodb_keys import (
     NOTE_PREFIX,
@@ -26,6 +33,7 @@ from infrastructure.dynamodb_keys import (
     encode_cursor,
     file_sk,
     files_of_note_prefix,
+    idempotency_sk,
     note_sk,
     table_key,
     user_pk,
@@ -36,6 +44,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 T = TypeVar("T")
+# Why a transaction was refused, by item position, for the items the caller put in it; raises the error
+# the caller should see.
+RefusalReader = Callable[[ClientError, dict[int, Item | None]], NoReturn]
 
 DIRECTORY_INDEX = "GSI1"
 _BATCH_WRITE_LIMIT = 25
@@ -135,9 +146,23 @@ class DynamoRepository(UserRepository, NoteRepository):
     # --- notes -------------------------------------------------------------------------------------
 
     @_dynamodb_call
-    def add_note(self, note: Note) -> None:
-        self._client.put_item(
-            TableName=self._table, Item=note_to_item(note), ConditionExpression="attribute_not_exists(pk)"
+    def add_note(
+        self, note: Note, idempotency: IdempotentCreate[Note] | None = None
+    ) -> IdempotentCreate[Note] | None:
+        note_put: Any = {
+            "TableName": self._table,
+            "Item": note_to_item(note),
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+        if idempotency is None:
+            self._client.put_item(**note_put)
+            return None
+
+        def refused(error: ClientError, _failed: dict[int, Item | None]) -> NoReturn:
+            raise error  # only the new note's id can have clashed: not the caller's doing
+
+        return self._write_under_key(
+            note.owner_uid, [{"Put": note_put}], idempotency, note_to_item, note_from_item, refused
         )
 
     @_dynamodb_call
@@ -234,7 +259,12 @@ class DynamoRepository(UserRepository, NoteRepository):
         _BACKOFF.run(attempt)
 
     @_dynamodb_call
-    def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
+    def add_file(
+        self,
+        record: FileRecord,
+        max_files_per_note: int,
+        idempotency: IdempotentCreate[UploadTicket] | None = None,
+    ) -> IdempotentCreate[UploadTicket] | None:
         file_put: Any = {
             "Put": {
                 "TableName": self._table,
@@ -253,18 +283,16 @@ class DynamoRepository(UserRepository, NoteRepository):
             }
         }
 
-        def attempt() -> None:
-            try:
-                self._client.transact_write_items(TransactItems=[file_put, note_count])
-            except ClientError as error:
-                failed = failed_conditions(error)
-                if 1 not in failed:  # only the new file's id can have clashed: not the caller's doing
-                    raise
-                if failed[1] is None:
-                    raise NotFound("note not found") from error
-                raise LimitExceeded(f"a note can hold at most {max_files_per_note} files") from error
+        def refused(error: ClientError, failed: dict[int, Item | None]) -> NoReturn:
+            if 1 not in failed:  # only the new file's id can have clashed: not the caller's doing
+                raise error
+            if failed[1] is None:
+                raise NotFound("note not found") from error
+            raise LimitExceeded(f"a note can hold at most {max_files_per_note} files") from error
 
-        _BACKOFF.run(attempt)
+        return self._write_under_key(
+            record.owner_uid, [file_put, note_count], idempotency, ticket_to_item, ticket_from_item, refused
+        )
 
     @_dynamodb_call
     def get_file(self, owner_uid: str, note_id: str, file_id: str) -> FileRecord | None:
@@ -313,6 +341,72 @@ class DynamoRepository(UserRepository, NoteRepository):
         _BACKOFF.run(attempt)
 
     # --- helpers -----------------------------------------------------------------------------------
+
+    def _write_under_key(
+        self,
+        owner_uid: str,
+        writes: list[Any],
+        idempotency: IdempotentCreate[T] | None,
+        result_to_item: Callable[[T], Item],
+        result_from_item: Callable[[Item], T],
+        refused: RefusalReader,
+    ) -> IdempotentCreate[T] | None:
+        """`writes` in one transaction, with the key's record when there is a key: the record and what it
+        answers exist together or not at all. A live record of the key already there refuses the whole
+        transaction and is returned; any other refusal goes to `refused`."""
+
+        def attempt() -> IdempotentCreate[T] | None:
+            now = datetime.now(UTC)
+            key_put: list[Any] = []
+            if idempotency is not None:
+                key_put.append(
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": idempotency_to_item(owner_uid, idempotency, result_to_item),
+                            # An expired record lingers until DynamoDB's TTL removes it: it counts no more.
+                            "ConditionExpression": f"attribute_not_exists(pk) OR {EXPIRES_AT} <= :now",
+                            "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}},
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    }
+                )
+            try:
+                self._client.transact_write_items(TransactItems=[*writes, *key_put])
+            except ClientError as error:
+                failed = failed_conditions(error)
+                if idempotency is not None:
+                    earlier = self._live_create(
+                        owner_uid, idempotency.key, failed.get(len(writes)), now, result_from_item
+                    )
+                    if earlier is not None:
+                        return earlier
+                refused(error, failed)
+            return None
+
+        return _BACKOFF.run(attempt)
+
+    def _live_create(
+        self,
+        owner_uid: str,
+        key: str,
+        reported: Item | None,
+        now: datetime,
+        result_from_item: Callable[[Item], T],
+    ) -> IdempotentCreate[T] | None:
+        """The create recorded under the key, if live: as the refusal reported it, else read. The read
+        covers a refusal that named only another item (a full note on a replayed upload), whether or not
+        DynamoDB also evaluated the key's condition."""
+
+        def from_item(item: Item) -> IdempotentCreate[T]:
+            return idempotency_from_item(item, result_from_item)
+
+        earlier = (
+            from_item(reported)
+            if reported is not None
+            else self._get(from_item, user_pk(owner_uid), idempotency_sk(key))
+        )
+        return earlier if earlier is not None and earlier.is_live(now) else None
 
     def _write_batch(self, requests: Any) -> None:
         """BatchWriteItem answers what it could not do (throttled) as UnprocessedItems, with a 200: those

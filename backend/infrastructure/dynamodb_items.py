@@ -3,16 +3,20 @@
 Attributes and keys: docs/data-model.md. Items are in DynamoDB's typed format, as the client sends them.
 """
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from domain.entities import FileRecord, Note, UserProfile
-from infrastructure.dynamodb_keys import PROFILE_SK, file_sk, note_sk, user_pk
+from domain.entities import FileRecord, Note, PresignedUpload, UploadTicket, UserProfile
+from domain.idempotency import IdempotentCreate
+from infrastructure.dynamodb_keys import PROFILE_SK, file_sk, idempotency_sk, note_sk, user_pk
 
+T = TypeVar("T")
 Item = dict[str, Any]
+# The table's TTL attribute (template.yml TimeToLiveSpecification): epoch seconds, as DynamoDB's TTL reads.
+EXPIRES_AT = "expires_at"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -113,4 +117,51 @@ def file_from_item(item: Item) -> FileRecord:
         size=int(values["size"]),
         object_key=values["object_key"],
         created_at=datetime.fromisoformat(values["created_at"]),
+    )
+
+
+def ticket_to_item(ticket: UploadTicket) -> Item:
+    upload = ticket.upload
+    return {
+        "file": {"M": file_to_item(ticket.file)},
+        "upload": {
+            "M": serialize({"url": upload.url, "fields": upload.fields, "expires_in": upload.expires_in})
+        },
+    }
+
+
+def ticket_from_item(item: Item) -> UploadTicket:
+    upload = deserialize(item["upload"]["M"])
+    return UploadTicket(
+        file=file_from_item(item["file"]["M"]),
+        upload=PresignedUpload(
+            url=upload["url"], fields=dict(upload["fields"]), expires_in=int(upload["expires_in"])
+        ),
+    )
+
+
+def idempotency_to_item(
+    owner_uid: str, create: IdempotentCreate[T], result_to_item: Callable[[T], Item]
+) -> Item:
+    return {
+        **serialize(
+            {
+                "pk": user_pk(owner_uid),
+                "sk": idempotency_sk(create.key),
+                "idempotency_key": create.key,
+                "fingerprint": create.fingerprint,
+                EXPIRES_AT: int(create.expires_at.timestamp()),
+            }
+        ),
+        "result": {"M": result_to_item(create.result)},
+    }
+
+
+def idempotency_from_item(item: Item, result_from_item: Callable[[Item], T]) -> IdempotentCreate[T]:
+    values = deserialize({name: value for name, value in item.items() if name != "result"})
+    return IdempotentCreate(
+        key=values["idempotency_key"],
+        fingerprint=values["fingerprint"],
+        result=result_from_item(item["result"]["M"]),
+        expires_at=datetime.fromtimestamp(int(values[EXPIRES_AT]), UTC),
     )

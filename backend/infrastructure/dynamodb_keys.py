@@ -15,6 +15,7 @@ PROFILE_SK = "PROFILE"
 NOTE_PREFIX = "NOTE#"
 FILE_PREFIX = "FILE#"
 USER_PREFIX = "USER#"
+IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 
 
 def user_pk(uid: str) -> str:
@@ -31,6 +32,10 @@ def files_of_note_prefix(note_id: str) -> str:
 
 def file_sk(note_id: str, file_id: str) -> str:
     return f"{files_of_note_prefix(note_id)}{file_id}"
+
+
+def idempotency_sk(key: str) -> str:
+    return f"{IDEMPOTENCY_PREFIX}{key}"
 
 
 def table_key(pk: str, sk: str) -> Key:

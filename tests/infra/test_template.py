@@ -15,6 +15,7 @@ from bootstrap import build_app
 from devstack import config
 from devstack.paths import REPO_ROOT
 from devstack.template import load, region_of, stack_name
+from infrastructure.dynamodb_items import EXPIRES_AT
 from infrastructure.outbound import WORST_CASE_CALL_S
 from tests.support.fakes import make_settings
 
@@ -393,3 +394,10 @@ def test_table_keys_match_the_single_table_design(synth: Synth) -> None:
         {"AttributeName": "pk", "KeyType": "RANGE"},
     ]
     assert gsi["Projection"] == {"ProjectionType": "ALL"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_idempotency_records_expire_by_the_attribute_the_code_writes(synth: Synth, env: str) -> None:
+    """Without TTL on that attribute every Idempotency-Key record, and the answer it stores, stays forever."""
+    table = synth(env)["Resources"]["Table"]["Properties"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": EXPIRES_AT, "Enabled": True}

@@ -19,6 +19,8 @@ from devstack.emulators.ministack import ministack
 from devstack.template import load, resource_of_type
 from infrastructure.aws import dynamodb_client, s3_client
 from shared.settings import Settings
+from tests.support.gate import Gate
+from tests.support.loopback import serving_app
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -149,3 +151,12 @@ def versioned_bucket(settings: Settings, s3: "S3Client") -> str:
     version, and only a versioned bucket keeps the versions that show whether it did."""
     s3.put_bucket_versioning(Bucket=settings.s3_bucket, VersioningConfiguration={"Status": "Enabled"})
     return settings.s3_bucket
+
+
+@pytest.fixture(scope="session")
+def served_app(settings: Settings) -> Iterator[tuple[str, Gate]]:
+    """The real app under uvicorn on a free port (real sockets, uvicorn's own thread pool), behind a Gate
+    that concurrency tests arm so their requests enter together. Yields the base URL and the gate."""
+    gate = Gate(build_app(settings))
+    with serving_app(gate) as base_url:
+        yield base_url, gate

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from api.dependencies import Services
-from application.files import UploadTicket
 from bootstrap import build_services
-from domain.entities import Principal
+from domain.entities import Principal, UploadTicket
 from domain.errors import NotFound, ServiceUnavailable
 from shared.settings import Settings
 from tests.support.buckets import versions_under

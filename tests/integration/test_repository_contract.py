@@ -12,8 +12,18 @@ from typing import Protocol, TypeVar
 import pytest
 from botocore.exceptions import ClientError
 
-from domain.entities import MAX_FILES_PER_NOTE, FileRecord, Note, Page, UserProfile, object_key
+from domain.entities import (
+    MAX_FILES_PER_NOTE,
+    FileRecord,
+    Note,
+    Page,
+    PresignedUpload,
+    UploadTicket,
+    UserProfile,
+    object_key,
+)
 from domain.errors import InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.idempotency import KEY_RETENTION, IdempotentCreate
 from domain.ids import new_id
 from domain.ports import NoteRepository, UserRepository
 from infrastructure.aws import dynamodb_client
@@ -27,6 +37,7 @@ pytestmark = pytest.mark.integration
 
 T = TypeVar("T")
 CREATED = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+EXPIRED = datetime(2025, 1, 3, 3, 4, 5, tzinfo=UTC)  # whole seconds: the table keeps epoch seconds
 LATER = datetime(2025, 6, 7, 8, 9, 10, 111213, tzinfo=UTC)
 
 
@@ -312,6 +323,69 @@ def test_deleting_a_missing_file_is_not_found(repository: Repository) -> None:
     assert repository.get_note("alice", note.id) == note
 
 
+# --- Idempotency-Key ------------------------------------------------------------------------------
+
+
+def _under_key(key: str, asked: str, result: T, expires_at: datetime | None = None) -> IdempotentCreate[T]:
+    expires_at = expires_at or datetime.now(UTC).replace(microsecond=0) + KEY_RETENTION
+    return IdempotentCreate(key, asked, result, expires_at)
+
+
+def _ticket(record: FileRecord) -> UploadTicket:
+    upload = PresignedUpload("https://bucket.example/", {"key": record.object_key, "policy": "p"}, 300)
+    return UploadTicket(record, upload)
+
+
+def test_a_create_under_a_used_key_stores_nothing_and_returns_what_the_key_recorded(
+    repository: Repository,
+) -> None:
+    first, second = _note("alice"), _note("alice")
+    recorded = _under_key("key-1", "asked first", first)
+    assert repository.add_note(first, recorded) is None
+    assert repository.add_note(second, _under_key("key-1", "asked again", second)) == recorded
+    assert repository.list_notes("alice", 10, None).items == [first]
+
+
+def test_keys_are_per_user(repository: Repository) -> None:
+    alices, bobs = _note("alice"), _note("bob")
+    assert repository.add_note(alices, _under_key("shared", "asked", alices)) is None
+    assert repository.add_note(bobs, _under_key("shared", "asked", bobs)) is None
+    assert repository.list_notes("bob", 10, None).items == [bobs]
+
+
+def test_an_expired_key_is_free_again_even_before_it_is_removed(repository: Repository) -> None:
+    old, new = _note("alice"), _note("alice")
+    assert repository.add_note(old, _under_key("key-1", "asked", old, expires_at=EXPIRED)) is None
+    assert repository.add_note(new, _under_key("key-1", "asked", new)) is None
+    assert len(repository.list_notes("alice", 10, None).items) == 2
+
+
+def test_a_replayed_upload_returns_its_ticket_even_once_the_note_is_full(repository: Repository) -> None:
+    note = _note("alice")
+    repository.add_note(note)
+    record = _file(note)
+    recorded = _under_key("upload-1", "asked", _ticket(record))
+    assert repository.add_file(record, 1, recorded) is None
+    again = _file(note)
+    # The note is full now (1 of 1), and with its own first file: the key answers, not the limit.
+    assert repository.add_file(again, 1, _under_key("upload-1", "asked", _ticket(again))) == recorded
+    assert repository.list_files("alice", note.id, 10, None).items == [record]
+    assert repository.get_note("alice", note.id) == replace(note, file_count=1)
+
+
+def test_an_upload_under_a_new_key_is_still_refused_by_its_note(repository: Repository) -> None:
+    never_added = _note("alice")
+    record = _file(never_added)
+    with pytest.raises(NotFound):
+        repository.add_file(record, MAX_FILES_PER_NOTE, _under_key("upload-1", "asked", _ticket(record)))
+    # Nothing was recorded under the key either: the same key may try again once the note exists.
+    repository.add_note(never_added)
+    assert (
+        repository.add_file(record, MAX_FILES_PER_NOTE, _under_key("upload-1", "asked", _ticket(record)))
+        is None
+    )
+
+
 # --- accounts --------------------------------------------------------------------------------------
 
 
@@ -325,8 +399,14 @@ def test_deleting_a_users_items_leaves_everyone_elses(repository: Repository) ->
         repository.add_file(record, MAX_FILES_PER_NOTE)
         kept[uid] = (profile, replace(note, file_count=1), record)
 
+    keyed = _note("alice")
+    repository.add_note(keyed, _under_key("key-1", "asked", keyed))
+
     repository.delete_all_user_items("alice")
 
+    # What a key recorded (a copy of the note) goes with the account: the key is free again.
+    assert repository.add_note(keyed, _under_key("key-1", "asked", keyed)) is None
+    repository.delete_note("alice", keyed.id)
     _, alices_note, alices_file = kept["alice"]
     assert repository.get_profile("alice") is None
     assert repository.list_notes("alice", 10, None).items == []

@@ -5,12 +5,14 @@ Each subclasses its port, so mypy checks every signature here rather than where 
 import secrets
 from collections import Counter
 from dataclasses import replace
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from bootstrap import wire_services
-from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UserProfile
+from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UploadTicket, UserProfile
 from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.idempotency import IdempotentCreate
 from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserAccounts, UserRepository
 from shared.settings import Settings
 
@@ -26,6 +28,7 @@ class InMemoryRepository(UserRepository, NoteRepository):
         self.profiles: dict[str, UserProfile] = {}
         self.notes: dict[tuple[str, str], Note] = {}
         self.files: dict[tuple[str, str, str], FileRecord] = {}
+        self.creates: dict[tuple[str, str], IdempotentCreate[Any]] = {}  # (owner uid, key) -> its create
         # Each cursor handed out -> its listing and the last key of its page: opaque to the caller and
         # good for that listing only, as DynamoRepository's are.
         self._cursors: dict[str, tuple[Listing, str]] = {}
@@ -49,9 +52,17 @@ class InMemoryRepository(UserRepository, NoteRepository):
         self.profiles.pop(uid, None)
         self.notes = {key: note for key, note in self.notes.items() if key[0] != uid}
         self.files = {key: record for key, record in self.files.items() if key[0] != uid}
+        self.creates = {key: create for key, create in self.creates.items() if key[0] != uid}
 
-    def add_note(self, note: Note) -> None:
+    def add_note(
+        self, note: Note, idempotency: IdempotentCreate[Note] | None = None
+    ) -> IdempotentCreate[Note] | None:
+        earlier = self._live_create(note.owner_uid, idempotency)
+        if earlier is not None:
+            return earlier
         self.notes[(note.owner_uid, note.id)] = note
+        self._record_create(note.owner_uid, idempotency)
+        return None
 
     def get_note(self, owner_uid: str, note_id: str) -> Note | None:
         return self.notes.get((owner_uid, note_id))
@@ -77,7 +88,15 @@ class InMemoryRepository(UserRepository, NoteRepository):
             raise NotFound("note not found")
         self.files = {key: record for key, record in self.files.items() if key[:2] != (owner_uid, note_id)}
 
-    def add_file(self, record: FileRecord, max_files_per_note: int) -> None:
+    def add_file(
+        self,
+        record: FileRecord,
+        max_files_per_note: int,
+        idempotency: IdempotentCreate[UploadTicket] | None = None,
+    ) -> IdempotentCreate[UploadTicket] | None:
+        earlier = self._live_create(record.owner_uid, idempotency)
+        if earlier is not None:
+            return earlier
         note = self.get_note(record.owner_uid, record.note_id)
         if note is None:
             raise NotFound("note not found")
@@ -85,6 +104,8 @@ class InMemoryRepository(UserRepository, NoteRepository):
             raise LimitExceeded("too many files")
         self.files[(record.owner_uid, record.note_id, record.id)] = record
         self.notes[(note.owner_uid, note.id)] = replace(note, file_count=note.file_count + 1)
+        self._record_create(record.owner_uid, idempotency)
+        return None
 
     def get_file(self, owner_uid: str, note_id: str, file_id: str) -> FileRecord | None:
         return self.files.get((owner_uid, note_id, file_id))
@@ -102,6 +123,16 @@ class InMemoryRepository(UserRepository, NoteRepository):
             raise NotFound("file not found")
         note = self.notes[(record.owner_uid, record.note_id)]
         self.notes[(note.owner_uid, note.id)] = replace(note, file_count=note.file_count - 1)
+
+    def _live_create(
+        self, owner_uid: str, idempotency: IdempotentCreate[T] | None
+    ) -> IdempotentCreate[T] | None:
+        earlier = None if idempotency is None else self.creates.get((owner_uid, idempotency.key))
+        return earlier if earlier is not None and earlier.is_live(datetime.now(UTC)) else None
+
+    def _record_create(self, owner_uid: str, idempotency: IdempotentCreate[Any] | None) -> None:
+        if idempotency is not None:
+            self.creates[(owner_uid, idempotency.key)] = idempotency
 
     def _page(self, listing: Listing, by_key: dict[str, T], limit: int, cursor: str | None) -> Page[T]:
         after = None

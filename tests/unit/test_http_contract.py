@@ -255,3 +255,89 @@ def test_unexpected_errors_are_a_json_500_without_internals(
     assert _error(response.json())["code"] == "internal_error"
     assert "secret" not in response.text
     assert "x-request-id" in response.headers
+
+
+# --- Idempotency-Key on creates ----------------------------------------------------------------------
+
+
+def _created(response: httpx.Response) -> tuple[int, object, str | None, str | None]:
+    """What a client sees of a create: status, body, and the headers it acts on."""
+    return (
+        response.status_code,
+        response.json(),
+        response.headers.get("etag"),
+        response.headers.get("location"),
+    )
+
+
+def test_a_create_resent_with_its_idempotency_key_gets_the_first_answer_and_makes_nothing(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    headers = {**_auth(backend), "Idempotency-Key": "3f1c6a2e-5b7d-4c8e-9a0b-1d2e3f4a5b6c"}
+    note = client.post("/notes", json={"title": "t", "body": "b"}, headers=headers)
+    assert note.status_code == 201
+    assert _created(client.post("/notes", json={"title": "t", "body": "b"}, headers=headers)) == _created(
+        note
+    )
+    assert len(backend.repository.notes) == 1
+
+    upload_headers = {**headers, "Idempotency-Key": "upload-1"}
+    files_url = f"/notes/{note.json()['id']}/files"
+    asked = {"file_name": "a.txt", "content_type": "text/plain", "size": 3}
+    upload = client.post(files_url, json=asked, headers=upload_headers)
+    assert upload.status_code == 201
+    assert _created(client.post(files_url, json=asked, headers=upload_headers)) == _created(upload)
+    assert len(backend.repository.files) == 1
+
+
+def test_an_idempotency_key_used_for_another_request_is_refused(
+    client: TestClient, backend: FakeBackend
+) -> None:
+    headers = {**_auth(backend), "Idempotency-Key": "key-1"}
+    note = client.post("/notes", json={"title": "t"}, headers=headers).json()
+    other_body = client.post("/notes", json={"title": "other"}, headers=headers)
+    other_route = client.post(
+        f"/notes/{note['id']}/files",
+        json={"file_name": "a.txt", "content_type": "text/plain", "size": 3},
+        headers=headers,
+    )
+    for refused in (other_body, other_route):
+        assert refused.status_code == 422
+        assert _error(refused.json())["code"] == "idempotency_key_reused"
+    assert (len(backend.repository.notes), len(backend.repository.files)) == (1, 0)
+
+
+def test_idempotency_keys_are_per_user(client: TestClient, backend: FakeBackend) -> None:
+    key = {"Idempotency-Key": "key-1"}
+    alices = client.post("/notes", json={"title": "t"}, headers={**_auth(backend, "alice"), **key})
+    bobs = client.post("/notes", json={"title": "t"}, headers={**_auth(backend, "bob"), **key})
+    assert (alices.status_code, bobs.status_code) == (201, 201)
+    assert alices.json()["id"] != bobs.json()["id"]
+    assert len(backend.repository.notes) == 2
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "a" * 129, "two words", "key/with/slash", "ключ".encode(), '"quoted"'],
+    ids=["empty", "129-chars", "space", "slash", "non-ascii", "quoted"],
+)
+def test_a_malformed_idempotency_key_is_refused_before_anything_is_created(
+    client: TestClient, backend: FakeBackend, key: str | bytes
+) -> None:
+    headers: dict[str, str | bytes] = {**_auth(backend), "Idempotency-Key": key}
+    response = client.post("/notes", json={"title": "t"}, headers=headers)
+    assert response.status_code == 422
+    error = _error(response.json())
+    assert error["code"] == "validation_error"
+    assert isinstance(error["details"], list)
+    assert [detail["location"] for detail in error["details"]] == [["header", "idempotency-key"]]
+    assert backend.repository.notes == {}
+
+
+def test_the_openapi_schema_documents_the_idempotency_key(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/notes", "/notes/{note_id}/files"):
+        (header,) = [p for p in paths[path]["post"]["parameters"] if p["in"] == "header"]
+        assert header["name"] == "idempotency-key"
+        assert header["required"] is False
+        assert "same key again" in header["description"]

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response, status
 
-from api.dependencies import CurrentUser, CursorQuery, PageLimitQuery, ServicesDep
+from api.dependencies import CurrentUser, CursorQuery, IdempotencyKeyHeader, PageLimitQuery, ServicesDep
 from api.paths import FileId, NoteId
 from api.schemas import (
     FileCreate,
@@ -16,11 +16,15 @@ router = APIRouter(prefix="/notes/{note_id}/files", tags=["files"])
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def start_upload(
-    note_id: NoteId, payload: FileCreate, caller: CurrentUser, services: ServicesDep
+    note_id: NoteId,
+    payload: FileCreate,
+    caller: CurrentUser,
+    services: ServicesDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> FileUploadResponse:
     """Records the file and returns a presigned S3 POST limited to this content type and size."""
     ticket = services.files.start_upload(
-        caller, note_id, payload.file_name, payload.content_type, payload.size
+        caller, note_id, payload.file_name, payload.content_type, payload.size, idempotency_key
     )
     return FileUploadResponse(
         file=FileResponse.model_validate(ticket.file),

@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Response, status
 
-from api.dependencies import CurrentUser, CursorQuery, PageLimitQuery, ServicesDep
+from api.dependencies import CurrentUser, CursorQuery, IdempotencyKeyHeader, PageLimitQuery, ServicesDep
 from api.paths import NoteId
 from api.schemas import NoteCreate, NotePage, NoteResponse, NoteUpdate
 from domain.entities import Note
@@ -36,9 +36,13 @@ def parse_if_match(if_match: str | None) -> int:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_note(
-    payload: NoteCreate, caller: CurrentUser, services: ServicesDep, response: Response
+    payload: NoteCreate,
+    caller: CurrentUser,
+    services: ServicesDep,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> NoteResponse:
-    note = services.notes.create(caller, payload.title, payload.body)
+    note = services.notes.create(caller, payload.title, payload.body, idempotency_key)
     response.headers["ETag"] = etag(note)
     response.headers["Location"] = f"/notes/{note.id}"
     return NoteResponse.model_validate(note)
