@@ -40,7 +40,7 @@ _RETRY_AFTER = {"Retry-After": "1"}
 
 # Why each error status can come back, for the OpenAPI document (what clients and the fuzz suite rely on).
 _WHY = {
-    400: "The cursor is not one this listing issued",
+    400: "The body cannot be parsed (not UTF-8), or the cursor is not one this listing issued",
     401: "Missing, invalid or revoked ID token",
     403: "The caller lacks the role this operation needs",
     404: "No such resource for this caller",

@@ -69,6 +69,14 @@ def test_the_schema_documents_the_errors_in_the_shape_sent(client: TestClient) -
                 assert entry["content"]["application/json"]["schema"] == error_shape, operation["operationId"]
 
 
+def test_a_body_that_is_not_text_is_a_documented_400(client: TestClient, backend: FakeBackend) -> None:
+    headers = {**_auth(backend), "Content-Type": "application/json"}
+    response = client.put("/users/me", content=b'{"display_name": "\xff"}', headers=headers)
+    assert response.status_code == 400
+    assert _error(response.json())["code"] == "bad_request"
+    assert "400" in client.get("/openapi.json").json()["paths"]["/users/me"]["put"]["responses"]
+
+
 def test_missing_token_is_401_with_a_bearer_challenge(client: TestClient) -> None:
     response = client.get("/notes")
     assert response.status_code == 401

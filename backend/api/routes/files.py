@@ -17,7 +17,7 @@ router = APIRouter(
 )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(409))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409))
 def start_upload(
     note_id: NoteId, payload: FileCreate, caller: CurrentUser, services: ServicesDep
 ) -> FileUploadResponse:

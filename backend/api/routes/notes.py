@@ -35,7 +35,7 @@ def parse_if_match(if_match: str | None) -> int:
     return int(tag)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400))
 def create_note(
     payload: NoteCreate, caller: CurrentUser, services: ServicesDep, response: Response
 ) -> NoteResponse:
@@ -60,7 +60,7 @@ def get_note(note_id: NoteId, caller: CurrentUser, services: ServicesDep, respon
     return NoteResponse.model_validate(note)
 
 
-@router.patch("/{note_id}", responses=error_responses(404, 412, 428))
+@router.patch("/{note_id}", responses=error_responses(400, 404, 412, 428))
 def update_note(
     note_id: NoteId,
     payload: NoteUpdate,

@@ -12,7 +12,7 @@ def get_my_profile(caller: CurrentUser, services: ServicesDep) -> ProfileRespons
     return ProfileResponse.model_validate(services.users.get_my_profile(caller))
 
 
-@router.put("/me")
+@router.put("/me", responses=error_responses(400))
 def update_my_profile(update: ProfileUpdate, caller: CurrentUser, services: ServicesDep) -> ProfileResponse:
     return ProfileResponse.model_validate(services.users.update_my_profile(caller, update.display_name))
 
