@@ -53,7 +53,7 @@ logs: ## Follow the compose stack's logs
 	@scripts/compose.sh logs
 
 ##@ Tests and checks
-.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser e2e smoke lint format typecheck check-iac check-security
+.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser e2e fuzz smoke lint format typecheck check-iac check-security
 test: install install-browser lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, browser, compose, IaC + security checks
 	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose
 	$(IN_DEVSTACK) $(PYTEST)
@@ -81,6 +81,9 @@ test-infra: ## Template tests and the deploy/update/destroy cycle on MiniStack
 
 e2e: install build ## End-to-end through gateway -> RIE -> Web Adapter -> uvicorn (BASE_URL= to target a running stack)
 	$(RUN) $(PYTEST) tests/e2e
+
+fuzz: install build ## schemathesis through the chain, FUZZ_EXAMPLES random examples per operation (default 300; BASE_URL= as e2e)
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),300) $(RUN) $(PYTEST) tests/e2e/test_hostile_input.py
 
 smoke: ## Smoke tests against a deployed API (API_URL=https://...)
 	$(RUN) $(PYTEST) tests/smoke

@@ -6,7 +6,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
+from api.schemas import ErrorResponse
 from domain import errors
 
 # Domain error -> (HTTP status, stable machine-readable code).
@@ -39,6 +41,37 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 _RETRY_AFTER = {"Retry-After": "1"}
 
 
+# Why each error status can come back, for the OpenAPI document (what clients and the fuzz suite rely on).
+_WHY = {
+    400: "The body cannot be parsed (not UTF-8), or the cursor is not one this listing issued",
+    401: "Missing, invalid or revoked ID token",
+    403: "The caller lacks the role this operation needs",
+    404: "No such resource for this caller",
+    409: "A limit would be exceeded",
+    412: "If-Match does not match the note's current ETag",
+    422: "The request does not match this schema",
+    428: "If-Match is missing",
+    503: "A backing service is unavailable or busy: retry after Retry-After seconds",
+}
+_HEADERS = {
+    401: {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}, "required": True}},
+    503: {"Retry-After": {"description": "seconds", "schema": {"type": "string"}, "required": True}},
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses a route can answer, all in the one error shape (they replace
+    FastAPI's default 422 body, which our handler never sends)."""
+    return {
+        status: {
+            "model": ErrorResponse,
+            "description": _WHY[status],
+            **({"headers": _HEADERS[status]} if status in _HEADERS else {}),
+        }
+        for status in statuses
+    }
+
+
 def error_response(
     status: int,
     code: str,
@@ -68,15 +101,32 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, code, str(exc), _request_id(request), headers=headers)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to. Starlette's 405 names only the methods of the first route that
+    matches the path, and here each method of a path is a route of its own (RFC 9110: list them all)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 (types only: registered for this class)
     message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return error_response(
         exc.status_code,
         _HTTP_CODES.get(exc.status_code, "http_error"),
         message,
         _request_id(request),
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
 
 

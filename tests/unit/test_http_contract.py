@@ -42,6 +42,41 @@ def test_routing_errors_use_the_error_shape(
     assert _error(response.json())["code"] == code
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/users/me", "DELETE, GET, PUT"),
+        ("/notes/01ARZ3NDEKTSV4RRFFQ69G5FAV", "DELETE, GET, PATCH"),
+    ],
+)
+def test_a_405_allows_every_method_of_the_path(client: TestClient, path: str, allowed: str) -> None:
+    # Each method of these paths is its own route: the answer must name them all, not the first route's.
+    response = client.request("OPTIONS", path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+
+
+def test_the_schema_documents_the_errors_in_the_shape_sent(client: TestClient) -> None:
+    # Clients and the fuzz suite (tests/e2e/test_hostile_input.py) read error bodies off the schema.
+    schema = client.get("/openapi.json").json()
+    error_shape = {"$ref": "#/components/schemas/ErrorResponse"}
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            errors = {status: entry for status, entry in operation["responses"].items() if status >= "400"}
+            assert ("401" in errors) == bool(operation.get("security")), operation["operationId"]
+            for entry in errors.values():
+                assert entry["content"]["application/json"]["schema"] == error_shape, operation["operationId"]
+
+
+def test_a_body_that_is_not_text_is_a_documented_400(client: TestClient, backend: FakeBackend) -> None:
+    headers = {**_auth(backend), "Content-Type": "application/json"}
+    response = client.put("/users/me", content=b'{"display_name": "\xff"}', headers=headers)
+    assert response.status_code == 400
+    assert _error(response.json())["code"] == "bad_request"
+    assert "400" in client.get("/openapi.json").json()["paths"]["/users/me"]["put"]["responses"]
+
+
 def test_missing_token_is_401_with_a_bearer_challenge(client: TestClient) -> None:
     response = client.get("/notes")
     assert response.status_code == 401

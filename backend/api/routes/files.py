@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Response, status
 
 from api.dependencies import CurrentUser, CursorQuery, IdempotencyKeyHeader, PageLimitQuery, ServicesDep
+from api.errors import error_responses
 from api.paths import FileId, NoteId
 from api.schemas import (
     FileCreate,
@@ -11,10 +12,12 @@ from api.schemas import (
     UploadInstructions,
 )
 
-router = APIRouter(prefix="/notes/{note_id}/files", tags=["files"])
+router = APIRouter(
+    prefix="/notes/{note_id}/files", tags=["files"], responses=error_responses(401, 404, 422, 503)
+)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400, 409))
 def start_upload(
     note_id: NoteId,
     payload: FileCreate,
@@ -34,7 +37,7 @@ def start_upload(
     )
 
 
-@router.get("")
+@router.get("", responses=error_responses(400))
 def list_files(
     note_id: NoteId,
     caller: CurrentUser,

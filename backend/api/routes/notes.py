@@ -4,12 +4,13 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Response, status
 
 from api.dependencies import CurrentUser, CursorQuery, IdempotencyKeyHeader, PageLimitQuery, ServicesDep
+from api.errors import error_responses
 from api.paths import NoteId
 from api.schemas import NoteCreate, NotePage, NoteResponse, NoteUpdate
 from domain.entities import Note
 from domain.errors import VersionConflict
 
-router = APIRouter(prefix="/notes", tags=["notes"])
+router = APIRouter(prefix="/notes", tags=["notes"], responses=error_responses(401, 422, 503))
 
 # A version we could have issued: ASCII digits only (str.isdigit() also takes '²'), and short enough to
 # be a DynamoDB number (38 digits) and an exact JSON number in any client; versions grow by one a PATCH.
@@ -34,7 +35,7 @@ def parse_if_match(if_match: str | None) -> int:
     return int(tag)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(400))
 def create_note(
     payload: NoteCreate,
     caller: CurrentUser,
@@ -48,7 +49,7 @@ def create_note(
     return NoteResponse.model_validate(note)
 
 
-@router.get("")
+@router.get("", responses=error_responses(400))
 def list_notes(
     caller: CurrentUser, services: ServicesDep, limit: PageLimitQuery = 20, cursor: CursorQuery = None
 ) -> NotePage:
@@ -56,17 +57,14 @@ def list_notes(
     return NotePage.model_validate(page)
 
 
-@router.get("/{note_id}")
+@router.get("/{note_id}", responses=error_responses(404))
 def get_note(note_id: NoteId, caller: CurrentUser, services: ServicesDep, response: Response) -> NoteResponse:
     note = services.notes.get(caller, note_id)
     response.headers["ETag"] = etag(note)
     return NoteResponse.model_validate(note)
 
 
-@router.patch(
-    "/{note_id}",
-    responses={412: {"description": "If-Match is stale"}, 428: {"description": "If-Match is missing"}},
-)
+@router.patch("/{note_id}", responses=error_responses(400, 404, 412, 428))
 def update_note(
     note_id: NoteId,
     payload: NoteUpdate,
@@ -80,7 +78,7 @@ def update_note(
     return NoteResponse.model_validate(note)
 
 
-@router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{note_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
 def delete_note(note_id: NoteId, caller: CurrentUser, services: ServicesDep) -> Response:
     services.notes.delete(caller, note_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,9 +1,10 @@
 from fastapi import APIRouter, Response, status
 
 from api.dependencies import CurrentUser, CurrentUserNotRevoked, CursorQuery, PageLimitQuery, ServicesDep
+from api.errors import error_responses
 from api.schemas import ProfilePage, ProfileResponse, ProfileUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(401, 422, 503))
 
 
 @router.get("/me")
@@ -11,7 +12,7 @@ def get_my_profile(caller: CurrentUser, services: ServicesDep) -> ProfileRespons
     return ProfileResponse.model_validate(services.users.get_my_profile(caller))
 
 
-@router.put("/me")
+@router.put("/me", responses=error_responses(400))
 def update_my_profile(update: ProfileUpdate, caller: CurrentUser, services: ServicesDep) -> ProfileResponse:
     return ProfileResponse.model_validate(services.users.update_my_profile(caller, update.display_name))
 
@@ -22,7 +23,7 @@ def delete_my_account(caller: CurrentUserNotRevoked, services: ServicesDep) -> R
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("")
+@router.get("", responses=error_responses(400, 403))
 def list_users(
     caller: CurrentUserNotRevoked,
     services: ServicesDep,
