@@ -33,9 +33,14 @@ class IdempotentCreate(Generic[T]):
 
     def answer_to(self, fingerprint: str) -> T:
         """The first answer again, for the same request; a different request under this key is refused."""
-        if fingerprint != self.fingerprint:
-            raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
+        refuse_another_request(self.fingerprint, fingerprint)
         return self.result
+
+
+def refuse_another_request(recorded: str, asked: str) -> None:
+    """A live key answers only the request it was first sent with (another operation included)."""
+    if asked != recorded:
+        raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
 
 
 def under_key(key: str | None, fingerprint: str, result: T, now: datetime) -> "IdempotentCreate[T] | None":

@@ -43,7 +43,8 @@ class NoteRepository(Protocol):
         self, note: Note, idempotency: IdempotentCreate[Note] | None = None
     ) -> IdempotentCreate[Note] | None:
         """Stores the note, and `idempotency` with it in one step. If the note's owner holds a live key
-        of that name already, stores nothing and returns what that key recorded; else returns None."""
+        of that name already, stores nothing and returns what that key recorded when it was the same
+        request (same fingerprint), else raises IdempotencyKeyReused; returns None once stored."""
         ...
 
     def get_note(self, owner_uid: str, note_id: str) -> Note | None: ...
@@ -68,8 +69,9 @@ class NoteRepository(Protocol):
     ) -> IdempotentCreate[UploadTicket] | None:
         """Stores the record and counts it on its note atomically, with `idempotency` in the same step.
 
-        A live key of that name held by the owner wins over everything: nothing is stored and what the
-        key recorded is returned. Else NotFound if the note is gone; LimitExceeded if the note has
+        A live key of that name held by the owner wins over everything: nothing is stored, and what the
+        key recorded is returned for the same request, IdempotencyKeyReused raised for another one (a
+        note's create included). Else NotFound if the note is gone; LimitExceeded if the note has
         max_files_per_note files; None once stored.
         """
         ...

@@ -377,7 +377,7 @@ class DynamoRepository(UserRepository, NoteRepository):
                 failed = failed_conditions(error)
                 if idempotency is not None:
                     earlier = self._live_create(
-                        owner_uid, idempotency.key, failed.get(len(writes)), now, result_from_item
+                        owner_uid, idempotency, failed.get(len(writes)), now, result_from_item
                     )
                     if earlier is not None:
                         return earlier
@@ -389,7 +389,7 @@ class DynamoRepository(UserRepository, NoteRepository):
     def _live_create(
         self,
         owner_uid: str,
-        key: str,
+        asked: IdempotentCreate[T],
         reported: Item | None,
         now: datetime,
         result_from_item: Callable[[Item], T],
@@ -398,15 +398,12 @@ class DynamoRepository(UserRepository, NoteRepository):
         covers a refusal that named only another item (a full note on a replayed upload), whether or not
         DynamoDB also evaluated the key's condition."""
 
-        def from_item(item: Item) -> IdempotentCreate[T]:
-            return idempotency_from_item(item, result_from_item)
+        def from_item(item: Item) -> IdempotentCreate[T] | None:
+            return idempotency_from_item(item, result_from_item, asked=asked.fingerprint, now=now)
 
-        earlier = (
-            from_item(reported)
-            if reported is not None
-            else self._get(from_item, user_pk(owner_uid), idempotency_sk(key))
-        )
-        return earlier if earlier is not None and earlier.is_live(now) else None
+        if reported is not None:
+            return from_item(reported)
+        return self._get(from_item, user_pk(owner_uid), idempotency_sk(asked.key))
 
     def _write_batch(self, requests: Any) -> None:
         """BatchWriteItem answers what it could not do (throttled) as UnprocessedItems, with a 200: those

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from domain.entities import FileRecord, Note, PresignedUpload, UploadTicket, UserProfile
-from domain.idempotency import IdempotentCreate
+from domain.idempotency import IdempotentCreate, refuse_another_request
 from infrastructure.dynamodb_keys import PROFILE_SK, file_sk, idempotency_sk, note_sk, user_pk
 
 T = TypeVar("T")
@@ -157,11 +157,20 @@ def idempotency_to_item(
     }
 
 
-def idempotency_from_item(item: Item, result_from_item: Callable[[Item], T]) -> IdempotentCreate[T]:
+def idempotency_from_item(
+    item: Item, result_from_item: Callable[[Item], T], *, asked: str, now: datetime
+) -> IdempotentCreate[T] | None:
+    """The live create recorded in `item` for the request `asked` (its fingerprint); None once expired. A
+    live key of another request is refused before its answer is read: it may be another kind of record
+    (a note's, for an upload)."""
     values = deserialize({name: value for name, value in item.items() if name != "result"})
+    expires_at = datetime.fromtimestamp(int(values[EXPIRES_AT]), UTC)
+    if now >= expires_at:
+        return None
+    refuse_another_request(values["fingerprint"], asked)
     return IdempotentCreate(
         key=values["idempotency_key"],
         fingerprint=values["fingerprint"],
         result=result_from_item(item["result"]["M"]),
-        expires_at=datetime.fromtimestamp(int(values[EXPIRES_AT]), UTC),
+        expires_at=expires_at,
     )

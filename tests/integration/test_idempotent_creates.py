@@ -102,3 +102,19 @@ def test_a_key_answers_its_own_request_only_and_only_for_its_user(
     assert [len(client.get("/notes", headers=bearer(u)).json()["items"]) for u in (alice, bob)] == [1, 1]
     create_note(client, alice)  # without a key, creates as before
     assert len(client.get("/notes", headers=bearer(alice)).json()["items"]) == 2
+
+
+def test_a_note_key_sent_with_an_upload_is_refused_not_a_500(
+    client: httpx.Client, sign_up: Callable[[], AuthUser]
+) -> None:
+    """Found by schemathesis: the key's record held a note, and reading it as an upload ticket was a 500."""
+    user = sign_up()
+    key = {"Idempotency-Key": "note-then-upload"}
+    note = client.post("/notes", json={"title": "t"}, headers={**bearer(user), **key})
+    assert note.status_code == 201
+    upload = {"file_name": "a.txt", "content_type": "text/plain", "size": 3}
+    for note_id in (note.json()["id"], "00000000000000000000000000"):  # its note, and one that does not exist
+        refused = client.post(f"/notes/{note_id}/files", json=upload, headers={**bearer(user), **key})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "idempotency_key_reused"
+    assert client.get(f"/notes/{note.json()['id']}", headers=bearer(user)).json()["file_count"] == 0

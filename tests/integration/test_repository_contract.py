@@ -22,7 +22,7 @@ from domain.entities import (
     UserProfile,
     object_key,
 )
-from domain.errors import InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.errors import IdempotencyKeyReused, InvalidCursor, LimitExceeded, NotFound, VersionConflict
 from domain.idempotency import KEY_RETENTION, IdempotentCreate
 from domain.ids import new_id
 from domain.ports import NoteRepository, UserRepository
@@ -340,10 +340,22 @@ def test_a_create_under_a_used_key_stores_nothing_and_returns_what_the_key_recor
     repository: Repository,
 ) -> None:
     first, second = _note("alice"), _note("alice")
-    recorded = _under_key("key-1", "asked first", first)
+    recorded = _under_key("key-1", "asked", first)
     assert repository.add_note(first, recorded) is None
-    assert repository.add_note(second, _under_key("key-1", "asked again", second)) == recorded
+    assert repository.add_note(second, _under_key("key-1", "asked", second)) == recorded
     assert repository.list_notes("alice", 10, None).items == [first]
+
+
+def test_a_used_key_refuses_another_request_even_of_another_kind(repository: Repository) -> None:
+    note = _note("alice")
+    assert repository.add_note(note, _under_key("key-1", "asked first", note)) is None
+    with pytest.raises(IdempotencyKeyReused):
+        repository.add_note(_note("alice"), _under_key("key-1", "asked again", _note("alice")))
+    record = _file(note)
+    with pytest.raises(IdempotencyKeyReused):  # the key recorded a note, not a ticket
+        repository.add_file(record, 10, _under_key("key-1", "asked for an upload", _ticket(record)))
+    assert repository.list_notes("alice", 10, None).items == [note]
+    assert repository.list_files("alice", note.id, 10, None).items == []
 
 
 def test_keys_are_per_user(repository: Repository) -> None:

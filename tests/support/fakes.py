@@ -12,7 +12,7 @@ from urllib.parse import quote
 from bootstrap import wire_services
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UploadTicket, UserProfile
 from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
-from domain.idempotency import IdempotentCreate
+from domain.idempotency import IdempotentCreate, refuse_another_request
 from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserAccounts, UserRepository
 from shared.settings import Settings
 
@@ -128,7 +128,11 @@ class InMemoryRepository(UserRepository, NoteRepository):
         self, owner_uid: str, idempotency: IdempotentCreate[T] | None
     ) -> IdempotentCreate[T] | None:
         earlier = None if idempotency is None else self.creates.get((owner_uid, idempotency.key))
-        return earlier if earlier is not None and earlier.is_live(datetime.now(UTC)) else None
+        if earlier is None or not earlier.is_live(datetime.now(UTC)):
+            return None
+        assert idempotency is not None
+        refuse_another_request(earlier.fingerprint, idempotency.fingerprint)
+        return earlier
 
     def _record_create(self, owner_uid: str, idempotency: IdempotentCreate[Any] | None) -> None:
         if idempotency is not None:
