@@ -25,13 +25,21 @@ from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, stack_outputs, write_env_file
 from devstack.emulators import firebase_accounts
-from devstack.environment import FUNCTION, Endpoints, endpoints_for, function_environment, local_environment
+from devstack.environment import (
+    FUNCTION,
+    Endpoints,
+    RunningEnvironment,
+    endpoints_for,
+    function_environment,
+    local_environment,
+)
 from devstack.lambdafn.function_config import function_config
 from devstack.lambdafn.runtime import LambdaChain, invoke_url
-from devstack.supervision import StartupError, http_ok, print_sink
+from devstack.supervision import PartExited, StartupError, http_ok, print_sink
 from devstack.tools import tool
 
 DEV_EMAIL = "dev@example.com"
+PART_CHECK_MS = 500
 
 
 def _banner(endpoints: Endpoints, token: str) -> str:
@@ -50,10 +58,21 @@ def _banner(endpoints: Endpoints, token: str) -> str:
 """
 
 
-def _rebuild_on_change(chain: LambdaChain) -> None:
+def _serve_until_a_part_exits(environment: RunningEnvironment) -> None:
+    """Rebuild and restart the function when backend/ changes; raise PartExited once a part has died
+    (checked every PART_CHECK_MS), so `make dev` never goes on with a piece missing."""
     from watchfiles import watch
 
-    for changes in watch(paths.REPO_ROOT / "backend", watch_filter=lambda _, path: not path.endswith("~")):
+    chain = environment.chain
+    for changes in watch(
+        paths.REPO_ROOT / "backend",
+        watch_filter=lambda _, path: not path.endswith("~"),
+        rust_timeout=PART_CHECK_MS,
+        yield_on_timeout=True,
+    ):
+        environment.parts.check()
+        if not changes:
+            continue
         started = time.monotonic()
         print_sink("reload", f"{len(changes)} change(s) in backend/: sam build, then restarting the function")
         build = subprocess.run(
@@ -88,13 +107,15 @@ def _stop_on_signals() -> None:
 def dev(_: argparse.Namespace) -> int:
     _stop_on_signals()
     facts = config.load()
-    with local_environment(facts, data_dir=paths.LOCAL_STATE / "data") as (endpoints, chain):
+    with local_environment(facts, data_dir=paths.DATA_DIR) as environment:
+        endpoints = environment.endpoints
+        user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
+        # Written once everything answers, the dev user included: whoever reads it finds the parts serving.
         paths.RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
         paths.RUN_FILE.write_text(json.dumps(asdict(endpoints)))
         try:
-            user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
             print(_banner(endpoints, user.id_token), flush=True)
-            _rebuild_on_change(chain)
+            _serve_until_a_part_exits(environment)
         finally:
             paths.RUN_FILE.unlink(missing_ok=True)
     return 0
@@ -281,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         status: int = args.run(args)
-    except StartupError as error:
+    except (StartupError, PartExited) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

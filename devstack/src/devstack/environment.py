@@ -24,6 +24,7 @@ from devstack.lambdafn.runtime import LambdaChain
 from devstack.supervision import (
     LogSink,
     ManagedProcess,
+    Parts,
     StartupError,
     http_ok,
     print_sink,
@@ -44,6 +45,15 @@ class Endpoints:
     project_id: str
     table: str
     bucket: str
+
+
+@dataclass(frozen=True)
+class RunningEnvironment:
+    endpoints: Endpoints
+    chain: LambdaChain
+    parts: Parts
+    """MiniStack, the Firebase emulator, the Lambda chain and the gateway: `parts.check()` raises
+    PartExited once one of them has stopped on its own."""
 
 
 def endpoints_for(
@@ -85,17 +95,18 @@ def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict
 @contextmanager
 def local_environment(
     facts: config.LocalFacts, *, data_dir: Path | None = None, sink: LogSink = print_sink
-) -> Iterator[tuple[Endpoints, LambdaChain]]:
-    """Start every part, each checked healthy within its deadline; yields the URLs and the chain."""
+) -> Iterator[RunningEnvironment]:
+    """Start every part, each checked healthy within its deadline; yields them with their URLs."""
     artifact = paths.BUILD_DIR / FUNCTION
     if not artifact.exists():
         raise StartupError(f"No built function at {artifact}. Run `make build`.")
     ports = facts.ports
     for part, port, var in (("gateway", ports.gateway, "GATEWAY_PORT"), ("app", ports.app, "APP_PORT")):
         require_free_port(part, port, var)
+    parts = Parts()
     with ExitStack() as stack:
         aws = stack.enter_context(
-            ministack(facts.aws, state_dir=data_dir and data_dir / "ministack", sink=sink)
+            ministack(facts.aws, state_dir=data_dir and data_dir / "ministack", sink=sink, parts=parts)
         )
         # Deploying (~10 s) overlaps the Firebase emulator's boot (~15-30 s, CPU-bound).
         outputs: dict[str, str] = {}
@@ -116,6 +127,7 @@ def local_environment(
                     ports.firebase,
                     data_dir=data_dir and data_dir / "firebase-auth",
                     sink=sink,
+                    parts=parts,
                 )
             )
         finally:
@@ -134,6 +146,7 @@ def local_environment(
         )
         stack.callback(chain.stop)
         chain.start()
+        parts.add(chain)
         chain.wait_ready()
         gateway_argv = [
             "--rie",
@@ -147,10 +160,11 @@ def local_environment(
             "gateway", [sys.executable, "-m", "devstack", "gateway", *gateway_argv], sink=sink
         )
         stack.enter_context(running(gateway))
+        parts.add(gateway)
         gateway.wait_ready(
             lambda: http_ok(endpoints.api + HEALTH_PATH),
             deadline_s=GATEWAY_READY_S,
             what="serving",
             fix="See its output above.",
         )
-        yield endpoints, chain
+        yield RunningEnvironment(endpoints, chain, parts)

@@ -18,6 +18,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 LogSink = Callable[[str, str], None]
 """Receives (part name, one line of its output)."""
@@ -25,6 +26,22 @@ LogSink = Callable[[str, str], None]
 
 class StartupError(RuntimeError):
     """A part of the local environment could not start; the message says why and how to fix it."""
+
+
+class PartExited(RuntimeError):
+    """A part of the running environment stopped on its own; the message names it, says how it ended and
+    shows its last output."""
+
+
+RESTART_HINT = "Every other part is stopped with it; start again with `make dev`."
+
+
+def describe_exit(status: int) -> str:
+    """Popen's returncode in words: `-9` is "killed by SIGKILL (status -9)"."""
+    if status < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-status).name} (status {status})"
+    return f"exit status {status}"
 
 
 def print_sink(part: str, line: str) -> None:
@@ -137,6 +154,18 @@ class ManagedProcess:
         """The leader of the part's process group, while it runs."""
         return self._proc.pid if self._proc is not None and self.running else None
 
+    @property
+    def exit_status(self) -> int | None:
+        """None while it runs, and after stop(); its returncode once it ended on its own."""
+        return self._proc.poll() if self._proc is not None else None
+
+    def exit_report(self) -> str | None:
+        """Once it ended on its own: which part, how, and its last lines."""
+        status = self.exit_status
+        if status is None:
+            return None
+        return self.failure(f"exited on its own, {describe_exit(status)}", RESTART_HINT)
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the whole group (emulators save their state on it), then SIGKILL what is left."""
         proc = self._proc
@@ -177,6 +206,35 @@ class ManagedProcess:
     def failure(self, problem: str, fix: str) -> str:
         tail = "\n".join(f"    {line}" for line in self.recent) or "    (no output)"
         return f"{self.part}: {problem}. {fix}\n  last output:\n{tail}"
+
+
+class Supervised(Protocol):
+    """A long-running part: a process, or the Lambda chain (RIE, which runs the adapter and the app)."""
+
+    @property
+    def part(self) -> str: ...
+
+    def exit_report(self) -> str | None: ...
+
+
+class Parts:
+    """The long-running parts of one environment, so whoever runs it learns when one of them dies."""
+
+    def __init__(self) -> None:
+        self._parts: list[Supervised] = []
+
+    def add(self, part: Supervised) -> None:
+        self._parts.append(part)
+
+    def named(self, name: str) -> Supervised:
+        return next(part for part in self._parts if part.part == name)
+
+    def check(self) -> None:
+        """Raise PartExited for the first part that ended on its own."""
+        for part in self._parts:
+            report = part.exit_report()
+            if report is not None:
+                raise PartExited(report)
 
 
 def run_to_end(
