@@ -1,5 +1,7 @@
-"""A local HTTP server in a thread, on 127.0.0.1 only: the stand-in for an outside endpoint in a test."""
+"""Stand-ins for an outside endpoint in a test, on 127.0.0.1 only: a local HTTP server in a thread, and an
+endpoint that never answers."""
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,3 +18,27 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class SilentEndpoint:
+    """Listens on 127.0.0.1 and never accepts: the kernel completes each handshake into the backlog, the
+    client sends its request and waits. connections() drains the backlog to count them."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+        self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self._accepted: list[socket.socket] = []
+
+    def connections(self) -> int:
+        self._listener.setblocking(False)
+        while True:
+            try:
+                self._accepted.append(self._listener.accept()[0])
+            except BlockingIOError:
+                return len(self._accepted)
+
+    def close(self) -> None:
+        """Closing resets what is still queued: a client still waiting (a failed test) gets an error."""
+        for connection in self._accepted:
+            connection.close()
+        self._listener.close()
