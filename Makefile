@@ -11,6 +11,8 @@ DEVSTACK := $(RUN) devstack
 IN_DEVSTACK := cd devstack && $(RUN)
 PYTEST := pytest -p no:cacheprovider
 ENV ?= dev
+# Where `make dev` keeps its data: devstack reads the same variable (devstack/src/devstack/paths.py).
+STATE_DIR := $(or $(DEVSTACK_STATE_DIR),.local)
 
 .PHONY: help
 help: ## List the targets
@@ -30,8 +32,8 @@ dev: install build ## Run the whole local chain: emulators, deployed stack, RIE 
 token: ## Print an ID token for a dev user of the running `make dev` (EMAIL=you@example.com ADMIN=1)
 	@$(DEVSTACK) token "$(or $(EMAIL),dev@example.com)" $(if $(ADMIN),--admin)
 
-reset: ## Wipe local data (MiniStack state, emulator users)
-	rm -rf .local/data
+reset: ## Wipe local data: users, notes, files (that of DEVSTACK_STATE_DIR=<dir> when set)
+	rm -rf "$(STATE_DIR)/data"
 	@echo "local data wiped"
 
 ##@ Containers (docker compose: the same parts as `make dev`)

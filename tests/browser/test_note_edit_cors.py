@@ -36,7 +36,8 @@ def _note_edited_in_browser(
 ) -> Iterator[dict[str, Any]]:
     """Start the local chain with the gateway playing `api_template`'s API, run the page, yield its result."""
     facts = config.load().isolated()
-    with local_environment(facts, api_template=api_template, sink=LogCapture()) as (endpoints, _chain):
+    with local_environment(facts, api_template=api_template, sink=LogCapture()) as environment:
+        endpoints = environment.endpoints
         query = {
             "api": endpoints.api,
             "auth": endpoints.firebase_auth_host,

@@ -19,8 +19,8 @@ EMAIL = "parity@example.com"
 
 @pytest.fixture(scope="module")
 def native() -> Iterator[Endpoints]:
-    with local_environment(config.load().isolated(), sink=LogCapture()) as (endpoints, _chain):
-        yield endpoints
+    with local_environment(config.load().isolated(), sink=LogCapture()) as environment:
+        yield environment.endpoints
 
 
 def _client_and_user(endpoints: Endpoints) -> tuple[httpx.Client, AuthUser]:

@@ -25,8 +25,8 @@ def target() -> Iterator[Target]:
         yield Target(running_endpoints(api=base_url.rstrip("/")), logs=None)
         return
     logs = LogCapture()
-    with local_environment(config.load().isolated(), sink=logs) as (endpoints, _chain):
-        yield Target(endpoints, logs)
+    with local_environment(config.load().isolated(), sink=logs) as environment:
+        yield Target(environment.endpoints, logs)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ Retry-After) failed each of these. No emulator is involved.
 
 import base64
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,7 +28,7 @@ from infrastructure.dynamodb import DynamoRepository
 from infrastructure.firebase import EMULATOR_HOST_VAR, FirebaseTokenVerifier
 from infrastructure.outbound import ATTEMPTS, CONNECT_TIMEOUT_S, READ_TIMEOUT_S, WORST_CASE_CALL_S
 from tests.support.fakes import FakeBackend, make_settings
-from tests.support.loopback import serving
+from tests.support.loopback import SilentEndpoint, serving
 
 pytestmark = pytest.mark.integration
 
@@ -37,30 +36,6 @@ pytestmark = pytest.mark.integration
 # What the tests tell apart is that budget (seconds) from firebase-admin's default (120 s per attempt).
 SLACK_S = 5.0
 ONE_ATTEMPT_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
-
-
-class SilentEndpoint:
-    """Listens on 127.0.0.1 and never accepts: the kernel completes each handshake into the backlog, the
-    client sends its request and waits. connections() drains the backlog to count them."""
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0), backlog=16)
-        self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        self._accepted: list[socket.socket] = []
-
-    def connections(self) -> int:
-        self._listener.setblocking(False)
-        while True:
-            try:
-                self._accepted.append(self._listener.accept()[0])
-            except BlockingIOError:
-                return len(self._accepted)
-
-    def close(self) -> None:
-        """Closing resets what is still queued: a client still waiting (a failed test) gets an error."""
-        for connection in self._accepted:
-            connection.close()
-        self._listener.close()
 
 
 @pytest.fixture

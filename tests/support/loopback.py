@@ -1,17 +1,15 @@
-"""Local HTTP servers in a thread, on 127.0.0.1 only: a stand-in for an outside endpoint, or the app itself
-served over real sockets for tests that need requests to overlap."""
+"""Local HTTP servers in a thread, on 127.0.0.1 only: a stand-in for an outside endpoint, an endpoint that
+never answers, or the app itself served over real sockets for tests that need requests to overlap."""
 
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
 
-import uvicorn
 from starlette.types import ASGIApp
 
-_START_TIMEOUT_S = 10
+from devstack.supervision import ServerThread
 
 
 @contextmanager
@@ -30,20 +28,29 @@ def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
 def serving_app(app: ASGIApp) -> Iterator[str]:
     """Serves an ASGI app with uvicorn on a free port, as run.sh serves it on Lambda: each connection its
     own, sync routes in uvicorn's thread pool. Yields the base URL, then stops the server."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", access_log=False, log_level="warning"))
-    thread = Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + _START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(_START_TIMEOUT_S)
-        listener.close()
+    with ServerThread(app) as server:
+        yield server.url
+
+
+class SilentEndpoint:
+    """Listens on 127.0.0.1 and never accepts: the kernel completes each handshake into the backlog, the
+    client sends its request and waits. connections() drains the backlog to count them."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+        self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self._accepted: list[socket.socket] = []
+
+    def connections(self) -> int:
+        self._listener.setblocking(False)
+        while True:
+            try:
+                self._accepted.append(self._listener.accept()[0])
+            except BlockingIOError:
+                return len(self._accepted)
+
+    def close(self) -> None:
+        """Closing resets what is still queued: a client still waiting (a failed test) gets an error."""
+        for connection in self._accepted:
+            connection.close()
+        self._listener.close()

@@ -25,13 +25,20 @@ from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, stack_outputs, write_env_file
 from devstack.emulators import firebase_accounts
-from devstack.environment import FUNCTION, Endpoints, endpoints_for, function_environment, local_environment
+from devstack.environment import (
+    FUNCTION,
+    Endpoints,
+    endpoints_for,
+    function_environment,
+    local_environment,
+)
 from devstack.lambdafn.function_config import function_config
 from devstack.lambdafn.runtime import LambdaChain, invoke_url
 from devstack.reload import Reloader
-from devstack.supervision import StartupError, http_ok, print_sink
+from devstack.supervision import PartExited, StartupError, http_ok, print_sink
 
 DEV_EMAIL = "dev@example.com"
+PART_CHECK_MS = 500
 
 
 def _banner(endpoints: Endpoints, token: str, max_environments: int) -> str:
@@ -74,13 +81,16 @@ def _stop_on_signals() -> None:
 def dev(_: argparse.Namespace) -> int:
     _stop_on_signals()
     facts = config.load()
-    with local_environment(facts, data_dir=paths.LOCAL_STATE / "data") as (endpoints, function):
+    with local_environment(facts, data_dir=paths.DATA_DIR) as environment:
+        endpoints, function = environment.endpoints, environment.function
+        user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
+        # Written once everything answers, the dev user included: whoever reads it finds the parts serving.
         paths.RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
         paths.RUN_FILE.write_text(json.dumps(asdict(endpoints)))
         try:
-            user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
             print(_banner(endpoints, user.id_token, function.environments.max_environments), flush=True)
-            Reloader(function).watch()
+            # Checked between changes (every PART_CHECK_MS): `make dev` never goes on with a piece missing.
+            Reloader(function).watch(between_changes=environment.parts.check, every_ms=PART_CHECK_MS)
         finally:
             paths.RUN_FILE.unlink(missing_ok=True)
     return 0
@@ -285,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         status: int = args.run(args)
-    except StartupError as error:
+    except (StartupError, PartExited) as error:
         print(f"\nerror: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

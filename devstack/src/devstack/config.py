@@ -44,6 +44,17 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+PORT_VARIABLES = {
+    "aws_emulator": "AWS_EMULATOR_PORT",
+    "firebase": "FIREBASE_AUTH_PORT",
+    "gateway": "GATEWAY_PORT",
+    "app": "APP_PORT",
+    "rie": "RIE_PORT",
+    "runtime_api": "RUNTIME_API_PORT",
+}
+"""Each port's key in its facts file, and the environment variable that moves it for one run."""
+
+
 @dataclass(frozen=True)
 class Ports:
     aws_emulator: int
@@ -56,6 +67,10 @@ class Ports:
     def with_free_ports(self) -> Ports:
         """Fresh ports, so tests never collide with a running `make dev`."""
         return Ports(*(free_port() for _ in range(6)))
+
+    def environment(self) -> dict[str, str]:
+        """The variables that put another `devstack dev` on these ports."""
+        return {variable: str(getattr(self, name)) for name, variable in PORT_VARIABLES.items()}
 
 
 @dataclass(frozen=True)
@@ -143,13 +158,9 @@ def load(root: Path = paths.REPO_ROOT, environ: Mapping[str, str] = os.environ) 
         settings=json.loads((firebase_dir / "firebase.json").read_text()),
         project_id=json.loads((firebase_dir / ".firebaserc").read_text())["projects"]["default"],
     )
+    written = {**chain, **emulator}  # the AWS emulator's port is in localstack.env, the others here
     ports = Ports(
-        aws_emulator=_port(environ, "AWS_EMULATOR_PORT", emulator["AWS_EMULATOR_PORT"]),
-        firebase=_port(environ, "FIREBASE_AUTH_PORT", chain["FIREBASE_AUTH_PORT"]),
-        gateway=_port(environ, "GATEWAY_PORT", chain["GATEWAY_PORT"]),
-        app=_port(environ, "APP_PORT", chain["APP_PORT"]),
-        rie=_port(environ, "RIE_PORT", chain["RIE_PORT"]),
-        runtime_api=_port(environ, "RUNTIME_API_PORT", chain["RUNTIME_API_PORT"]),
+        **{name: _port(environ, variable, written[variable]) for name, variable in PORT_VARIABLES.items()}
     )
     aws = AwsEmulator(
         version=emulator["MINISTACK_VERSION"],

@@ -24,6 +24,7 @@ from devstack.emulators.ministack import ministack
 from devstack.lambdafn.local_function import ChainFactory, LocalFunction
 from devstack.supervision import (
     LogSink,
+    Parts,
     ServerThread,
     StartupError,
     forward_logs,
@@ -43,6 +44,16 @@ class Endpoints:
     project_id: str
     table: str
     bucket: str
+
+
+@dataclass(frozen=True)
+class RunningEnvironment:
+    endpoints: Endpoints
+    function: LocalFunction
+    parts: Parts
+    """MiniStack, the Firebase emulator and the gateway: `parts.check()` raises PartExited once one of them
+    has stopped on its own. The function's execution environments are not among them: as on Lambda, one
+    that dies is replaced (the pool says so in the output)."""
 
 
 def endpoints_for(
@@ -88,8 +99,8 @@ def local_environment(
     data_dir: Path | None = None,
     api_template: Path = paths.TEMPLATE,
     sink: LogSink = print_sink,
-) -> Iterator[tuple[Endpoints, LocalFunction]]:
-    """Start every part, each checked healthy within its deadline; yields the URLs and the function.
+) -> Iterator[RunningEnvironment]:
+    """Start every part, each checked healthy within its deadline; yields them with their URLs.
 
     The gateway plays the HttpApi of `api_template` (a test gives it another template's API); the stack
     deployed to the emulator is always the built template.yml."""
@@ -100,9 +111,10 @@ def local_environment(
     ports = facts.ports
     for part, port, var in (("gateway", ports.gateway, "GATEWAY_PORT"), ("app", ports.app, "APP_PORT")):
         require_free_port(part, port, var)
+    parts = Parts()
     with ExitStack() as stack:
         aws = stack.enter_context(
-            ministack(facts.aws, state_dir=data_dir and data_dir / "ministack", sink=sink)
+            ministack(facts.aws, state_dir=data_dir and data_dir / "ministack", sink=sink, parts=parts)
         )
         # Deploying (~10 s) overlaps the Firebase emulator's boot (~15-30 s, CPU-bound).
         outputs: dict[str, str] = {}
@@ -123,6 +135,7 @@ def local_environment(
                     ports.firebase,
                     data_dir=data_dir and data_dir / "firebase-auth",
                     sink=sink,
+                    parts=parts,
                 )
             )
         finally:
@@ -133,8 +146,11 @@ def local_environment(
         function = LocalFunction(ChainFactory(facts, artifact, function_environment(facts, endpoints), sink))
         stack.callback(function.environments.stop_all)  # in case the gateway could not stop them itself
         stack.enter_context(forward_logs(["uvicorn", "devstack.gateway"], "gateway", sink))
-        stack.enter_context(
-            ServerThread(Gateway(function.environments, api=api), port=ports.gateway, log_level="info")
+        gateway = stack.enter_context(
+            ServerThread(
+                Gateway(function.environments, api=api), port=ports.gateway, log_level="info", part="gateway"
+            )
         )
+        parts.add(gateway)
         function.warm_up()
-        yield endpoints, function
+        yield RunningEnvironment(endpoints, function, parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -30,9 +31,16 @@ FIREBASE_DIR = REPO_ROOT / "firebase-emulator"
 """The Firebase emulator's home: firebase.json, .firebaserc and the locked firebase-tools."""
 
 LOCAL_STATE = REPO_ROOT / ".local"
-"""Gitignored: emulator data that survives `make dev` restarts (`make reset` wipes it)."""
+"""Gitignored: what `make dev` prepares and keeps (the Lambda layer, its data, its run file)."""
 
-RUN_FILE = LOCAL_STATE / "run" / "dev.json"
+STATE_DIR = REPO_ROOT / (os.environ.get("DEVSTACK_STATE_DIR") or LOCAL_STATE)
+"""Where `make dev` keeps its data and its run file: .local, unless DEVSTACK_STATE_DIR (which `make reset`
+also reads) points elsewhere, as tests do to keep away from the developer's data."""
+
+DATA_DIR = STATE_DIR / "data"
+"""Emulator data (users, notes, files) that survives `make dev` restarts (`make reset` wipes it)."""
+
+RUN_FILE = STATE_DIR / "run" / "dev.json"
 """Where a running `make dev` says where its parts listen (read by `devstack token` and `BASE_URL` runs)."""
 
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
@@ -41,5 +49,5 @@ BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 BACKEND = REPO_ROOT / "backend"
 """The function's source (template.yml's CodeUri) and its build (backend/Makefile, which sam build runs)."""
 
-ARTIFACTS = LOCAL_STATE / "artifacts"
+ARTIFACTS = STATE_DIR / "artifacts"
 """Gitignored: the artifacts `make dev` builds on each saved change, one directory per change."""

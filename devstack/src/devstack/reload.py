@@ -17,7 +17,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from devstack import paths
@@ -50,12 +50,20 @@ class Reloader:
         self.loaded = 0
         shutil.rmtree(artifacts_dir, ignore_errors=True)  # a previous run's
 
-    def watch(self) -> None:
-        """Reload on every batch of saved files, until interrupted."""
+    def watch(self, between_changes: Callable[[], None] = lambda: None, every_ms: int = 500) -> None:
+        """Reload on every batch of saved files, until interrupted; `between_changes` runs at least every
+        `every_ms` (it raises to stop watching)."""
         from watchfiles import watch
 
-        for changes in watch(self.source_dir, watch_filter=lambda _, path: not path.endswith("~")):
-            self.apply(Path(path) for _, path in changes)
+        for changes in watch(
+            self.source_dir,
+            watch_filter=lambda _, path: not path.endswith("~"),
+            rust_timeout=every_ms,
+            yield_on_timeout=True,
+        ):
+            between_changes()
+            if changes:
+                self.apply(Path(path) for _, path in changes)
 
     def apply(self, changed: Iterable[Path]) -> bool:
         """Build an artifact with the change and serve it; False (the previous code serving) if it fails."""

@@ -19,7 +19,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 LogSink = Callable[[str, str], None]
 """Receives (part name, one line of its output)."""
@@ -27,6 +27,22 @@ LogSink = Callable[[str, str], None]
 
 class StartupError(RuntimeError):
     """A part of the local environment could not start; the message says why and how to fix it."""
+
+
+class PartExited(RuntimeError):
+    """A part of the running environment stopped on its own; the message names it, says how it ended and
+    shows its last output."""
+
+
+RESTART_HINT = "Every other part is stopped with it; start again with `make dev`."
+
+
+def describe_exit(status: int) -> str:
+    """Popen's returncode in words: `-9` is "killed by SIGKILL (status -9)"."""
+    if status < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-status).name} (status {status})"
+    return f"exit status {status}"
 
 
 def print_sink(part: str, line: str) -> None:
@@ -144,6 +160,18 @@ class ManagedProcess:
         """The leader of the part's process group, while it runs."""
         return self._proc.pid if self._proc is not None and self.running else None
 
+    @property
+    def exit_status(self) -> int | None:
+        """None while it runs, and after stop(); its returncode once it ended on its own."""
+        return self._proc.poll() if self._proc is not None else None
+
+    def exit_report(self) -> str | None:
+        """Once it ended on its own: which part, how, and its last lines."""
+        status = self.exit_status
+        if status is None:
+            return None
+        return self.failure(f"exited on its own, {describe_exit(status)}", RESTART_HINT)
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the whole group (emulators save their state on it), then SIGKILL what is left."""
         proc = self._proc
@@ -186,6 +214,35 @@ class ManagedProcess:
         return f"{self.part}: {problem}. {fix}\n  last output:\n{tail}"
 
 
+class Supervised(Protocol):
+    """A long-running part: a process, or the Lambda chain (RIE, which runs the adapter and the app)."""
+
+    @property
+    def part(self) -> str: ...
+
+    def exit_report(self) -> str | None: ...
+
+
+class Parts:
+    """The long-running parts of one environment, so whoever runs it learns when one of them dies."""
+
+    def __init__(self) -> None:
+        self._parts: list[Supervised] = []
+
+    def add(self, part: Supervised) -> None:
+        self._parts.append(part)
+
+    def named(self, name: str) -> Supervised:
+        return next(part for part in self._parts if part.part == name)
+
+    def check(self) -> None:
+        """Raise PartExited for the first part that ended on its own."""
+        for part in self._parts:
+            report = part.exit_report()
+            if report is not None:
+                raise PartExited(report)
+
+
 def run_to_end(
     part: str,
     argv: Sequence[str],
@@ -215,7 +272,15 @@ def running(process: ManagedProcess) -> Iterator[ManagedProcess]:
 class ServerThread:
     """Serve an ASGI app with uvicorn in a background thread (127.0.0.1 and a free port by default)."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        part: str = "server",
+    ) -> None:
+        self.part = part
         import uvicorn
 
         # log_config=None: uvicorn's records go wherever the process's logging sends them (forward_logs).
@@ -248,6 +313,12 @@ class ServerThread:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def exit_report(self) -> str | None:
+        """Once its thread ended without being asked to (uvicorn gave up: it logged why)."""
+        if self.thread.is_alive() or self.server.should_exit:
+            return None
+        return f"{self.part}: stopped serving on its own (see its output above). {RESTART_HINT}"
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True

@@ -120,3 +120,6 @@ class FakeEnvironment:
             self._server.__exit__()
             self._server = None
         self.stopped = True
+
+    def exit_report(self) -> str | None:
+        return None if self.running else f"fake environment {self.number} stopped"

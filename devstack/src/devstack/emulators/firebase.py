@@ -14,6 +14,7 @@ from devstack import config, paths
 from devstack.supervision import (
     LogSink,
     ManagedProcess,
+    Parts,
     StartupError,
     free_port,
     http_ok,
@@ -66,8 +67,10 @@ def firebase_auth(
     *,
     data_dir: Path | None = None,
     sink: LogSink = print_sink,
+    parts: Parts | None = None,
 ) -> Iterator[str]:
-    """The emulator on 127.0.0.1:`port`; yields host:port (the FIREBASE_AUTH_EMULATOR_HOST value)."""
+    """The emulator on 127.0.0.1:`port`; yields host:port (the FIREBASE_AUTH_EMULATOR_HOST value).
+    Its process joins `parts`, when given."""
     require_demo_project(firebase)
     if not CLI.exists():
         raise StartupError("firebase: firebase-tools is not installed. Run `make install`.")
@@ -78,6 +81,8 @@ def firebase_auth(
         process = ManagedProcess("firebase", argv, env=env, cwd=Path(config_dir), sink=sink)
         host = f"127.0.0.1:{port}"
         with running(process):
+            if parts is not None:
+                parts.add(process)
             process.wait_ready(
                 lambda: http_ok(f"http://{host}/"),
                 deadline_s=READY_S,

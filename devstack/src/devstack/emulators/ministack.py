@@ -14,6 +14,7 @@ from devstack import config, paths
 from devstack.supervision import (
     LogSink,
     ManagedProcess,
+    Parts,
     StartupError,
     http_ok,
     print_sink,
@@ -50,9 +51,14 @@ def run_ready_hooks(aws: config.AwsEmulator, endpoint: str, hooks_dir: Path = RE
 
 @contextmanager
 def ministack(
-    aws: config.AwsEmulator, *, state_dir: Path | None = None, sink: LogSink = print_sink
+    aws: config.AwsEmulator,
+    *,
+    state_dir: Path | None = None,
+    sink: LogSink = print_sink,
+    parts: Parts | None = None,
 ) -> Iterator[str]:
-    """MiniStack on 127.0.0.1:`aws.port`; yields its endpoint. With `state_dir`, state survives restarts."""
+    """MiniStack on 127.0.0.1:`aws.port`; yields its endpoint. With `state_dir`, state survives restarts
+    (MiniStack saves it when stopped: SIGTERM). Its process joins `parts`, when given."""
     require_free_port("ministack", aws.port, "AWS_EMULATOR_PORT")
     require_pinned("ministack", "ministack", aws.version, "localstack/localstack.env")
     with ExitStack() as cleanup:
@@ -77,6 +83,8 @@ def ministack(
         process = cleanup.enter_context(
             running(ManagedProcess("ministack", [tool("ministack")], env=env, sink=sink))
         )
+        if parts is not None:
+            parts.add(process)
         endpoint = aws.endpoint
         process.wait_ready(
             lambda: http_ok(f"{endpoint}/_ministack/health"),

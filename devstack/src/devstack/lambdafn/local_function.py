@@ -82,11 +82,20 @@ class LocalFunction:
     def load(self, artifact: Path, deadline_s: float = 60.0) -> float:
         """Serve `artifact` from now on, once an environment on it has answered GET /health; until then,
         and for good when it does not (NewCodeFailedError, NoEnvironmentError), the current one serves."""
+        return self.serve(replace(self.factory, artifact=artifact), deadline_s)
+
+    def serve(self, factory: ChainFactory, deadline_s: float = 60.0) -> float:
+        """`load` for any change of the environments (an artifact, the function's variables); returns how
+        long the new environment took to answer (its cold start)."""
         started = time.monotonic()
-        factory = replace(self.factory, artifact=artifact)
         self.environments.promote(factory, _probe(), timeout_s=deadline_s)
         self.factory = factory
         return time.monotonic() - started
+
+    def process_roots(self) -> list[int]:
+        """The root process of each running environment (RIE, the adapter and the app are below it)."""
+        chains = [env for env in self.environments.environments if isinstance(env, LambdaChain)]
+        return [chain.pid for chain in chains if chain.pid is not None]
 
 
 def _probe() -> bytes:

@@ -33,6 +33,8 @@ MAX_WAITING = 64
 INVOCATION_GRACE_S = 5.0
 #: Lambda keeps an idle environment for minutes, unspecified; locally 5 minutes.
 IDLE_S = 300.0
+#: How often idle environments are looked at (a dead one is reported within this).
+REAP_EVERY_S = 1.0
 
 
 class Environment(Protocol):
@@ -48,6 +50,10 @@ class Environment(Protocol):
 
     def stop(self) -> None: ...
 
+    def exit_report(self) -> str | None:
+        """Once it ended on its own: how, and its last output."""
+        ...
+
 
 class RunningRie:
     """An RIE this process does not manage (compose's function container, a `devstack chain`)."""
@@ -61,6 +67,9 @@ class RunningRie:
 
     def stop(self) -> None:
         """Not ours to stop."""
+
+    def exit_report(self) -> str | None:
+        return None
 
 
 class ThrottledError(Exception):
@@ -172,6 +181,11 @@ class EnvironmentPool:
     def waiting(self) -> int:
         return len(self._waiters)
 
+    @property
+    def environments(self) -> list[Environment]:
+        """Every environment started and not stopped (idle, busy or being tried with new code)."""
+        return [slot.environment for slot in self._slots]
+
     def stats(self) -> dict[str, int]:
         return {
             "environments": len(self._slots),
@@ -218,7 +232,7 @@ class EnvironmentPool:
             slot = self._idle.pop()  # the most recently used: the warmest
             if slot.environment.running:
                 return slot
-            self._discard(slot, "exited while idle")
+            self._replace_dead(slot)
         if len(self._slots) < self.max_environments:
             return await self._start_slot()
         if self.throttle_at_max or len(self._waiters) >= self.max_waiting:
@@ -271,9 +285,9 @@ class EnvironmentPool:
         if slot.generation > self.generation:
             return  # a candidate's probe: _promote keeps or discards it
         if slot.generation != self.generation:
-            self._discard(slot, "replaced by new code")
+            self._discard(slot, "stopping: replaced by new code")
         elif not slot.environment.running:
-            self._discard(slot, "exited")
+            self._replace_dead(slot)
         else:
             for turn in self._pending_turns():
                 turn.set_result(slot)
@@ -307,12 +321,17 @@ class EnvironmentPool:
     def _pending_turns(self) -> list[asyncio.Future[_Slot]]:
         return [turn for turn in self._waiters if not turn.done()][:1]
 
+    def _replace_dead(self, slot: _Slot) -> None:
+        """As Lambda replaces an environment that crashed: said, and a new one for the next request."""
+        report = slot.environment.exit_report() or "exited on its own"
+        self._discard(slot, f"{report}\n  (a new environment starts for the next request, as on Lambda)")
+
     def _discard(self, slot: _Slot, why: str) -> None:
         with contextlib.suppress(ValueError):
             self._slots.remove(slot)
         with contextlib.suppress(ValueError):
             self._idle.remove(slot)
-        self.sink("lambda", f"environment {slot.number}: stopping ({why})")
+        self.sink("lambda", f"environment {slot.number}: {why}")
         self._stopping.add(slot.number)
         stopped = asyncio.get_running_loop().run_in_executor(None, slot.environment.stop)
         stopped.add_done_callback(lambda _: self._stopping.discard(slot.number))
@@ -336,16 +355,20 @@ class EnvironmentPool:
     ) -> Invocation:
         deadline = asyncio.get_running_loop().time() + timeout_s
         candidate = await self._start_slot(new_environment, generation=self.generation + 1)
-        invocation = await self._run_on(candidate, probe, deadline)
+        try:
+            invocation = await self._run_on(candidate, probe, deadline)
+        except NoEnvironmentError:
+            self._discard(candidate, "stopping: the new code did not answer in time")
+            raise
         if not invocation.answered_ok:
-            self._discard(candidate, "the new code did not answer 200")
+            self._discard(candidate, "stopping: the new code did not answer 200")
             raise NewCodeFailedError(invocation)
         self.generation = candidate.generation
         self.new_environment = new_environment
         self._checkin(candidate, failed=False)
         for slot in list(self._idle):
             if slot.generation != self.generation:
-                self._discard(slot, "replaced by new code")
+                self._discard(slot, "stopping: replaced by new code")
         return invocation
 
     def invoke_from_thread(self, payload: bytes, *, timeout_s: float) -> Invocation:
@@ -370,12 +393,15 @@ class EnvironmentPool:
             self._reaper = asyncio.ensure_future(self._reap())
 
     async def _reap(self) -> None:
+        """Every REAP_EVERY_S: idle environments that died are said and dropped, long-idle ones stopped."""
         while True:
-            await asyncio.sleep(min(self.idle_s, 5.0))
+            await asyncio.sleep(min(self.idle_s, REAP_EVERY_S))
             now = time.monotonic()
             for slot in list(self._idle):
-                if slot.number != 0 and now - slot.last_used > self.idle_s:
-                    self._discard(slot, f"idle for {self.idle_s:.0f} s")
+                if not slot.environment.running:
+                    self._replace_dead(slot)
+                elif slot.number != 0 and now - slot.last_used > self.idle_s:
+                    self._discard(slot, f"stopping: idle for {self.idle_s:.0f} s")
 
     async def aclose(self) -> None:
         """Stop every environment (busy ones too) and the HTTP client."""

@@ -8,9 +8,10 @@
 
 RIE only looks for extensions in the hard-coded /opt/extensions, so RIE runs in a private mount namespace
 (`unshare --mount`, plus `--map-root-user` when not root) in which .local/lambda/opt is bind-mounted on
-/opt: the host's /opt is never touched. The namespace is also a PID namespace: stopping RIE (its init)
-makes the kernel kill the adapter and uvicorn too, even though RIE puts each of them in its own process
-group. See docs/lambda-chain.md. Debug it alone with `devstack chain`.
+/opt: the host's /opt is never touched. The namespace is also a PID namespace, whose init (the `sh` that
+mounts /opt, then runs RIE and exits with its status) ends when RIE does: the kernel then kills the adapter
+and uvicorn too, even though RIE puts each of them in its own process group. See docs/lambda-chain.md.
+Debug it alone with `devstack chain`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from devstack.supervision import (
     LogSink,
     ManagedProcess,
     StartupError,
+    describe_exit,
     port_is_free,
     print_sink,
     require_free_port,
@@ -71,6 +73,8 @@ class LambdaChain:
 
     `log_sink(part, line)` gets every output line, part as `part_of` names it.
     """
+
+    part = "lambda chain"
 
     def __init__(
         self,
@@ -114,6 +118,16 @@ class LambdaChain:
     @property
     def recent_logs(self) -> list[str]:
         return list(self._process.recent) if self._process else []
+
+    def exit_report(self) -> str | None:
+        """Once RIE ended on its own (the adapter and the app end with it): how, and its last lines.
+        A crashed app alone does not end RIE: as Lambda does, RIE fails that invoke and starts the function
+        again for the next one."""
+        status = self._process.exit_status if self._process else None
+        if status is None:
+            return None
+        rie_status = 128 - status if status > 128 else status  # the namespace's sh: 128+N is signal N
+        return self._failure(f"RIE exited on its own, {describe_exit(rie_status)}", "")
 
     def environment(self) -> dict[str, str]:
         """The environment RIE starts with; RIE hands all of it to the runtime and the extension."""
@@ -161,7 +175,9 @@ class LambdaChain:
         env = self.environment()
         prepare_layer(self.tools)
         prepare_runtime_python(sink=self.log_sink)
-        mount = 'mount --bind "$0" /opt && exec "$@"'
+        # Not `exec`: the sh waits for RIE and exits with its status (128+N for signal N), which unshare
+        # passes on; RIE as the namespace's init, killed by SIGKILL, left unshare unable to say so (status 1).
+        mount = 'mount --bind "$0" /opt && "$@"'
         rie = [
             str(self.tools.rie),
             "--log-level",

@@ -1,0 +1,67 @@
+"""A part of `make dev` dies (killed, as a crash or the OOM killer would): `devstack dev` names it and how
+it ended, stops every other part and exits non-zero, leaving no process and no port behind. Before, it went
+on serving without the part, silently (a dead MiniStack only showed up as 503s). An execution environment of
+the function is the exception, as on Lambda: it is named and replaced, and the next request is served."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.dev_run import dev_run
+from tests.support.processes import Process
+
+pytestmark = pytest.mark.e2e
+
+# The part, how to tell its process, and how `devstack dev` names it.
+PARTS: dict[str, tuple[Callable[[Process], bool], str]] = {
+    "ministack": (lambda process: process.runs("ministack"), "ministack:"),
+    "firebase": (lambda process: process.runs("firebase") and "emulators:start" in process.argv, "firebase:"),
+}
+
+
+def _rie(process: Process) -> bool:
+    return process.runs("aws-lambda-rie")
+
+
+def _the(is_part: Callable[[Process], bool], processes: frozenset[Process]) -> Process:
+    (found,) = [process for process in processes if is_part(process)]
+    return found
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_a_killed_part_stops_dev_which_names_it(part: str, tmp_path: Path) -> None:
+    with dev_run(tmp_path) as dev:
+        dev.start()
+        is_part, name = PARTS[part]
+        victim = _the(is_part, dev.processes())
+        os.kill(victim.pid, signal.SIGKILL)
+        killed = time.monotonic()
+        status = dev.wait()
+        print(f"{part} killed: devstack dev exited {time.monotonic() - killed:.1f} s later")
+
+        error = dev.output().rpartition("\nerror: ")[2]
+        assert status == 1, dev.output()[-3000:]
+        assert error.startswith(f"{name} exited on its own, killed by SIGKILL (status -9)."), error
+        assert dev.leftovers() == []
+        assert dev.bound_ports() == []
+
+
+def test_a_killed_execution_environment_is_named_and_replaced(tmp_path: Path) -> None:
+    with dev_run(tmp_path) as dev, dev.running() as endpoints:
+        victim = _the(_rie, dev.processes())
+        os.kill(victim.pid, signal.SIGKILL)
+        response = httpx.get(endpoints.api + "/health", timeout=60)
+        assert response.status_code == 200, response.text
+        replacement = _the(_rie, dev.processes())
+        assert replacement.pid != victim.pid
+        assert (
+            "environment 0: lambda chain: RIE exited on its own, killed by SIGKILL (status -9)"
+            in dev.output()
+        )
