@@ -93,13 +93,16 @@ class GoogleStandIn:
     token_url: str
 
     def write_credential(self, path: Path) -> Path:
-        """An authorized-user credential (what Application Default Credentials load from a file) that
-        refreshes at this stand-in: Admin API calls then carry ACCESS_TOKEN."""
+        """A service-account credential (what Application Default Credentials load from a file) whose
+        token endpoint is this stand-in: Admin API calls then carry ACCESS_TOKEN. Its key is the test key."""
+        key = SIGNING_KEY.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         credential = {
-            "type": "authorized_user",
-            "client_id": "auth-matrix.apps.example.com",
-            "client_secret": "not-a-secret",
-            "refresh_token": "not-a-secret",
+            "type": "service_account",
+            "client_email": "auth-matrix@example.iam.gserviceaccount.com",
+            "private_key_id": KEY_ID,
+            "private_key": key.decode(),
             "token_uri": self.token_url,
         }
         path.write_text(json.dumps(credential))
