@@ -109,9 +109,9 @@ def api_schema(api: httpx.Client, target: Target) -> OpenApiSchema:
 
 
 def _assume_past_the_adapter(case: Case[Any]) -> None:
-    """The Web Adapter (LWA_VERSION) copies the decoded path into a header of the request it forwards, and panics
-    on a DEL byte there: the invoke fails before our code, with a 500 (HTTP API decodes the path too).
-    Such paths are left out; nothing else is. Path parameters are percent-encoded by this point."""
+    """The Web Adapter (LWA_VERSION) copies the decoded path into a header of the request it forwards, and
+    panics on a DEL byte there: the invoke fails before our code, with a 500 (HTTP API decodes the path
+    too). Such paths are left out; nothing else is. Path parameters are percent-encoded by this point."""
     hypothesis.assume(not any("%7F" in str(value).upper() for value in (case.path_parameters or {}).values()))
 
 

@@ -108,7 +108,7 @@ def s3(settings: Settings) -> "S3Client":
     return s3_client(settings.aws_region, settings.aws_endpoint_url)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def sign_up(auth_emulator_host: str, settings: Settings) -> Callable[..., AuthUser]:
     """A new emulator user (unique email) with a fresh ID token; role="admin" sets the custom claim."""
 

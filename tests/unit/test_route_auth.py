@@ -3,28 +3,22 @@
 import re
 
 import pytest
-from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from bootstrap import build_app
 from tests.support.fakes import make_settings
-
-PUBLIC_PATHS = {"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+from tests.support.routes import protected_routes
 
 # The real composition root: no token means no verifier call and no AWS call, so nothing leaves the process.
 app = build_app(make_settings())
 
 
 def _protected_endpoints() -> list[tuple[str, str]]:
-    endpoints: list[tuple[str, str]] = []
-    # iter_route_contexts also descends into included routers, which app.routes does not flatten.
-    for route in iter_route_contexts(app.routes):
-        assert route.path is not None, f"route without a path: {route!r}"
-        if route.path not in PUBLIC_PATHS:
-            # A syntactically valid id, so the 401 cannot be a side effect of path validation.
-            path = re.sub(r"\{[^}]+\}", "01J00000000000000000000000", route.path)
-            endpoints.extend((method, path) for method in sorted(route.methods or {"GET"}))
-    return endpoints
+    # A syntactically valid id, so the 401 cannot be a side effect of path validation.
+    return [
+        (method, re.sub(r"\{[^}]+\}", "01J00000000000000000000000", path))
+        for method, path in protected_routes(app)
+    ]
 
 
 def test_the_walk_sees_every_api_route() -> None:

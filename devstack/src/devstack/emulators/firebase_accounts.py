@@ -66,3 +66,8 @@ def set_claims(emulator_host: str, project_id: str, uid: str, claims: dict[str, 
 
 def disable_user(emulator_host: str, project_id: str, uid: str) -> None:
     _update(emulator_host, project_id, {"localId": uid, "disableUser": True})
+
+
+def revoke_tokens(emulator_host: str, project_id: str, uid: str, valid_since: int) -> None:
+    """Tokens issued before `valid_since` (epoch seconds, 1 s resolution) now fail revocation checks."""
+    _update(emulator_host, project_id, {"localId": uid, "validSince": str(valid_since)})
