@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from functools import cached_property
 from typing import Any
 
@@ -105,6 +106,8 @@ class FirebaseTokenVerifier(TokenVerifier):
         client = self._client  # outside the try: a setup failure is a 500, never a rejected token
         try:
             claims = client.verify_id_token(token, check_revoked=check_revoked)
+            if self._emulator_host is not None:
+                _refuse_expired(claims)
         except _REJECTED as error:
             # Not str(error): firebase-admin's messages quote the token, or the claims they decoded from it.
             logger.info("token rejected", extra={"reason": type(error).__name__, **_fingerprint(token)})
@@ -143,3 +146,12 @@ class FirebaseTokenVerifier(TokenVerifier):
             raise RuntimeError(
                 f"{EMULATOR_HOST_VAR} is set in the environment but not in the settings; refusing to guess"
             )
+
+
+def _refuse_expired(claims: dict[str, Any]) -> None:
+    """firebase-admin checks only the shape of an emulator token, not its `exp`: the deployed API (RS256)
+    refuses an expired token, so the local one does too, or a client that never refreshes would work
+    locally only. (Unsigned tokens stay accepted: the emulator issues no others.)"""
+    expires = claims.get("exp")
+    if not isinstance(expires, int) or expires < time.time():
+        raise auth.ExpiredIdTokenError("the emulator token has expired", cause=None)

@@ -107,9 +107,13 @@ FORBIDDEN = Outcome(403, "forbidden", "admin role required")
 def expected(path: PathName, case: str, probe: Probe) -> Outcome:
     if case in ("none", "malformed", "wrong_project"):
         return UNAUTHENTICATED
-    if case in ("expired", "tampered", "alg_none") and path == "rs256":
-        # Let in on the emulator path: there firebase-admin checks neither signature nor expiry
-        # (docs/auth.md), which is why Settings refuses the emulator outside `local` and `test`.
+    if case == "expired":
+        # On both paths: firebase-admin does not check an emulator token's expiry, the verifier does, so a
+        # client that never refreshes its token fails locally as it would on AWS.
+        return UNAUTHENTICATED
+    if case in ("tampered", "alg_none") and path == "rs256":
+        # Let in on the emulator path: there firebase-admin checks no signature (the emulator signs
+        # nothing; docs/auth.md), which is why Settings refuses the emulator outside `local` and `test`.
         return UNAUTHENTICATED
     if case in ("revoked", "disabled") and probe.checks_revocation:
         # docs/auth.md, "Revocation": only account deletion and admin routes ask; the rest accept the
