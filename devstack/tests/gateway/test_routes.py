@@ -66,6 +66,9 @@ def test_literal_segments_before_variables_and_the_method_before_any() -> None:
     assert _selected(table, "PUT", "/notes/7") == ("ANY /notes/{id}", {"id": "7"})
     assert _selected(table, "PUT", "/notes/7/tags") == ("ANY /{proxy+}", {"proxy": "notes/7/tags"})
     assert _selected(table, "PUT", "/notes/") == ("ANY /{proxy+}", {"proxy": "notes/"})  # {id} is not empty
+    # The path's specificity comes before the method (docs/gateway.md: a choice, AWS does not say).
+    literal_any = RouteTable([Route("GET /notes/{id}"), Route("ANY /notes/mine")])
+    assert _selected(literal_any, "GET", "/notes/mine") == ("ANY /notes/mine", {})
 
 
 def test_a_longer_greedy_prefix_wins() -> None:

@@ -49,11 +49,11 @@ def test_a_zero_limit_refuses_everything() -> None:
 
 @pytest.fixture(scope="module")
 def throttled_api(fake_rie: RieFixture) -> Iterator[str]:
-    """ANY /{proxy+} limited to 1 request/s with a burst of 3; GET /health not throttled."""
+    """ANY /{proxy+} and GET /health each limited to 1 request/s with a burst of 3."""
     _, rie_server = fake_rie
     api = ApiConfig(
         routes=(Route("ANY /{proxy+}"), Route("GET /health")),
-        throttling={"ANY /{proxy+}": ThrottleLimits(rate=RATE, burst=BURST)},
+        throttling={key: ThrottleLimits(rate=RATE, burst=BURST) for key in ("ANY /{proxy+}", "GET /health")},
     )
     gateway = Gateway(EnvironmentPool.of_running_rie(rie_server.url + INVOKE_PATH), api=api)
     with ServerThread(gateway) as server:
