@@ -20,7 +20,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from devstack import config, paths
-from devstack.apigw.api_config import local_api_config
+from devstack.apigw.api_config import local_api_config, warn_unemulated
 from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, stack_outputs, write_env_file
@@ -171,6 +171,7 @@ def gateway(args: argparse.Namespace) -> int:
         args.function_timeout or function_config(paths.BUILD_DIR / FUNCTION, region=facts.aws.region).timeout
     )
     api = local_api_config(facts, args.template)
+    warn_unemulated(api, print_sink)
     serve(
         invoke_url(host, int(port)),
         api=api,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import config, paths
-from devstack.apigw.api_config import local_api_config
+from devstack.apigw.api_config import local_api_config, warn_unemulated
 from devstack.apigw.gateway import Gateway
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators.firebase import firebase_auth
@@ -108,6 +108,7 @@ def local_environment(
     if not artifact.exists():
         raise StartupError(f"No built function at {artifact}. Run `make build`.")
     api = local_api_config(facts, api_template)  # refused before anything starts
+    warn_unemulated(api, sink)
     ports = facts.ports
     for part, port, var in (("gateway", ports.gateway, "GATEWAY_PORT"), ("app", ports.app, "APP_PORT")):
         require_free_port(part, port, var)

@@ -7,6 +7,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from devstack.apigw.routes import Route, RouteMatch, RouteTable
+
 HOST = "127.0.0.1:3456"  # any host:port a client could call
 PORT = 3456
 CLIENT_IP = "10.1.2.3"
@@ -21,6 +23,7 @@ class Case:
     query: str = ""  # raw query string
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    route: str = "$default"  # the key of the declared route the request matches
     # Where real AWS (which the gateway follows) and SAM CLI's builder disagree:
     # event field path -> (what the gateway must produce, why SAM differs).
     aws_differs: dict[str, tuple[Any, str]] = field(default_factory=dict)
@@ -46,6 +49,11 @@ class Case:
             "server": ("127.0.0.1", PORT),
         }
 
+    def route_match(self) -> RouteMatch:
+        match = RouteTable([Route(self.route)]).match(self.method, self.path)
+        assert match is not None, f"{self.method} {self.path} does not match {self.route}"
+        return match
+
     def sam_request(self, binary: bool) -> dict[str, Any]:
         """The description tests/gateway/sam_events.py turns into a Flask request."""
         return {
@@ -59,6 +67,7 @@ class Case:
             # SAM decides base64 from the template's BinaryMediaTypes (a REST API notion); HTTP API decides
             # from the Content-Type. Tell SAM the type is binary exactly when HTTP API would say so.
             "binary_types": [self.mimetype()] if binary else [],
+            "route_path": None if self.route == "$default" else self.route.split(" ", 1)[1],
         }
 
     def mimetype(self) -> str:
@@ -67,6 +76,7 @@ class Case:
 
 
 SAM_DECODES_PERCENT_25 = "SAM (werkzeug) decodes %25 too; HTTP API keeps %25 encoded in rawPath"
+SAM_NAMES_THE_METHOD = "SAM's route key names the request's method; HTTP API names the route's (ANY)"
 SAM_DEDUPS_COOKIES = "SAM re-serialises werkzeug's parsed cookies (one per name); HTTP API passes each pair"
 
 CASES: list[Case] = [
@@ -145,6 +155,29 @@ CASES: list[Case] = [
     Case(
         "repeated-headers",
         headers=[("X-Multi", "a"), ("X-Multi", "b"), ("Accept", "text/html"), ("Accept", "application/json")],
+    ),
+    Case("route-with-a-path-variable", path="/notes/42", route="GET /notes/{id}"),
+    Case("route-without-variables", path="/health", route="GET /health"),
+    Case(
+        "greedy-route",
+        method="PATCH",
+        path="/notes/1/caf%C3%A9%2Fx",
+        route="ANY /{proxy+}",
+        aws_differs={
+            "routeKey": ("ANY /{proxy+}", SAM_NAMES_THE_METHOD),
+            "requestContext.routeKey": ("ANY /{proxy+}", SAM_NAMES_THE_METHOD),
+        },
+    ),
+    Case(
+        "root-route",
+        method="POST",
+        route="ANY /",
+        headers=[("Content-Type", "application/json")],
+        body=b"{}",
+        aws_differs={
+            "routeKey": ("ANY /", SAM_NAMES_THE_METHOD),
+            "requestContext.routeKey": ("ANY /", SAM_NAMES_THE_METHOD),
+        },
     ),
     Case("mixed-case-header", headers=[("X-Custom-Header", "Some Value"), ("AUTHORIZATION", "Bearer t.o.k")]),
 ]

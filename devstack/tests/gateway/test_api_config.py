@@ -3,6 +3,7 @@ and the configurations HTTP API would not accept refused, naming the property.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from devstack.apigw.api_config import (
     api_config,
     local_api_config,
 )
+from devstack.apigw.routes import DEFAULT_ROUTE, Route
+from devstack.apigw.throttle import ThrottleLimits
 
 
 def _template(cors: Any) -> dict[str, Any]:
@@ -23,8 +26,19 @@ def _template(cors: Any) -> dict[str, Any]:
     return {"Resources": {"Api": {"Type": "AWS::Serverless::HttpApi", "Properties": properties}}}
 
 
-def test_template_yml_cors_as_make_dev_deploys_it() -> None:
+def test_template_yml_as_make_dev_deploys_it() -> None:
+    """Its CORS, its routes with their throttles, and one line for each property not emulated."""
     assert local_api_config(config.load()) == ApiConfig(
+        routes=(Route("ANY /{proxy+}"), Route("ANY /"), Route("GET /health")),
+        throttling={  # samconfig's local env raises the API routes' limits; GET /health keeps the template's
+            "ANY /{proxy+}": ThrottleLimits(rate=1000, burst=2000),
+            "ANY /": ThrottleLimits(rate=1000, burst=2000),
+            "GET /health": ThrottleLimits(rate=10, burst=20),
+        },
+        unemulated=tuple(
+            f"template.yml: HttpApi.{name} is not emulated by the local gateway"
+            for name in ("Description", "Tags", "FailOnWarnings", "AccessLogSettings")
+        ),
         cors=CorsConfiguration(
             allow_origins=("*",),
             allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
@@ -32,7 +46,7 @@ def test_template_yml_cors_as_make_dev_deploys_it() -> None:
             expose_headers=("etag", "location", "x-request-id"),
             allow_credentials=False,
             max_age=600,
-        )
+        ),
     )
 
 
@@ -54,7 +68,107 @@ def test_header_names_are_lower_cased() -> None:
 
 
 def test_no_cors_configuration() -> None:
-    assert api_config(_template(None), {}) == ApiConfig(cors=None)
+    assert api_config(_template(None), {}).cors is None
+
+
+def _with_events(api: dict[str, Any], **events: dict[str, Any]) -> dict[str, Any]:
+    """A template with HttpApi `Api` (properties `api`) and a function with these HttpApi events on it."""
+    function = {
+        "Type": "AWS::Serverless::Function",
+        "Properties": {
+            "Events": {
+                name: {"Type": "HttpApi", "Properties": {"ApiId": {"Ref": "Api"}, **props}}
+                for name, props in events.items()
+            }
+        },
+    }
+    api_resource = {"Type": "AWS::Serverless::HttpApi", "Properties": api}
+    return {"Resources": {"Api": api_resource, "Fn": function}}
+
+
+def test_an_event_without_path_and_method_is_the_default_route() -> None:
+    document = _with_events({}, Catch={}, Notes={"Path": "/notes/{id}", "Method": "get"})
+    assert api_config(document, {}).routes == (DEFAULT_ROUTE, Route("GET /notes/{id}"))
+
+
+def test_an_api_without_route_events_has_no_routes() -> None:
+    assert api_config(_template(None), {}).routes == ()
+
+
+def test_throttling_falls_back_field_by_field() -> None:
+    """A route's own settings, else DefaultRouteSettings, else the account's limit; none: not throttled."""
+    document = _with_events(
+        {
+            "DefaultRouteSettings": {"ThrottlingRateLimit": {"Ref": "Rate"}},
+            "RouteSettings": {"GET /a": {"ThrottlingBurstLimit": 3}},
+        },
+        A={"Path": "/a", "Method": "GET"},
+        B={
+            "Path": "/b",
+            "Method": "GET",
+            "RouteSettings": {"ThrottlingRateLimit": 2, "ThrottlingBurstLimit": 4},
+        },
+        C={"Path": "/c", "Method": "GET"},
+    )
+    assert api_config(document, {"Rate": "7"}).throttling == {
+        "GET /a": ThrottleLimits(rate=7, burst=3),
+        "GET /b": ThrottleLimits(rate=2, burst=4),
+        "GET /c": ThrottleLimits(rate=7, burst=5000),
+    }
+    without_defaults = _with_events({}, A={"Path": "/a", "Method": "GET"})
+    assert api_config(without_defaults, {}).throttling == {}
+
+
+def test_every_property_not_emulated_is_listed() -> None:
+    document = _with_events(
+        {
+            "StageName": "prod",
+            "Auth": {"Authorizers": {}},
+            "DefaultRouteSettings": {"ThrottlingRateLimit": 1, "DetailedMetricsEnabled": True},
+        },
+        A={"Path": "/a", "Method": "GET", "Auth": {"Authorizer": "NONE"}, "TimeoutInMillis": 5000},
+    )
+    document["Resources"]["Fn"]["Properties"]["Events"]["Implicit"] = {
+        "Type": "HttpApi",
+        "Properties": {"Path": "/x", "Method": "GET"},
+    }
+    config = api_config(document, {})
+    assert sorted(config.unemulated) == sorted(
+        f"{name} is not emulated by the local gateway"
+        for name in (
+            "HttpApi.StageName",
+            "HttpApi.Auth",
+            "HttpApi.DefaultRouteSettings.DetailedMetricsEnabled",
+            "Fn.Events.A.Auth",
+            "Fn.Events.Implicit (on an API other than Api)",
+        )
+    )
+    assert config.routes == (Route("GET /a", timeout_s=5.0),)
+
+
+@pytest.mark.parametrize(
+    ("event", "api", "named"),
+    [
+        ({"PayloadFormatVersion": "1.0"}, {}, "only payload format 2.0"),
+        ({"TimeoutInMillis": 30001}, {}, "TimeoutInMillis must be 50..30000"),
+        ({"Path": "notes"}, {}, "is not `$default` or `METHOD /path`"),
+        ({}, {"RouteSettings": {"GET /other": {"ThrottlingRateLimit": 1}}}, "not a route of the API"),
+        ({}, {"DefaultRouteSettings": {"ThrottlingBurstLimit": 1.5}}, "ThrottlingBurstLimit must be a whole"),
+        ({}, {"DefaultRouteSettings": {"ThrottlingRateLimit": {"Ref": "Unset"}}}, "does not resolve"),
+    ],
+)
+def test_routes_and_throttles_that_cannot_be_honoured_are_refused(
+    event: dict[str, Any], api: dict[str, Any], named: str
+) -> None:
+    document = _with_events(api, A={"Path": "/a", "Method": "GET", **event})
+    with pytest.raises(ApiConfigError, match=re.escape(named)):
+        api_config(document, {})
+
+
+def test_a_route_declared_twice_is_refused() -> None:
+    same = {"Path": "/a", "Method": "GET"}
+    with pytest.raises(ApiConfigError, match="declared twice"):
+        api_config(_with_events({}, A=same, B=same), {})
 
 
 @pytest.mark.parametrize(

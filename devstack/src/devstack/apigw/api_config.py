@@ -1,22 +1,39 @@
 """What the template says about the HTTP API, as the local gateway applies it.
 
 Read from the template's one `AWS::Serverless::HttpApi` through devstack's template reader, with the
-parameters `make dev` deploys with (devstack.deploy.local_parameters). Only the CORS configuration so far;
-anything here that cannot be resolved to plain values is refused, naming the property, rather than guessed.
+parameters `make dev` deploys with (devstack.deploy.local_parameters): its CORS configuration, its routes (the
+functions' `HttpApi` events on it) and their throttling. Anything here that cannot be resolved to plain
+values is refused, naming the property, rather than guessed; every property the gateway does not emulate is
+listed in `ApiConfig.unemulated`, to be shown when the gateway starts (an allow-list: nothing is ignored
+silently).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from devstack import config, paths, template
+from devstack.apigw.routes import DEFAULT_ROUTE, DEFAULT_ROUTE_KEY, Route, RouteKeyError, RouteTable
+from devstack.apigw.throttle import ThrottleLimits
 from devstack.deploy import CONFIG_ENV, local_parameters
-from devstack.supervision import StartupError
+from devstack.supervision import LogSink, StartupError
 
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
+FUNCTION_TYPE = "AWS::Serverless::Function"
+#: What the local gateway emulates; every other property is listed as not emulated.
+EMULATED_API_PROPERTIES = frozenset({"CorsConfiguration", "DefaultRouteSettings", "RouteSettings"})
+EMULATED_EVENT_PROPERTIES = frozenset(
+    {"ApiId", "Method", "Path", "PayloadFormatVersion", "RouteSettings", "TimeoutInMillis"}
+)
+EMULATED_ROUTE_SETTINGS = ("ThrottlingRateLimit", "ThrottlingBurstLimit")
+#: API Gateway's account-level throttle per Region: what a route gets for a limit its settings leave unset.
+ACCOUNT_RATE_LIMIT = 10_000.0
+ACCOUNT_BURST_LIMIT = 5_000
+#: HTTP API's integration timeout: 30 s by default and at most (TimeoutInMillis 50..30000).
+MAX_INTEGRATION_TIMEOUT_MS = 30_000
 
 
 class ApiConfigError(StartupError):
@@ -38,9 +55,17 @@ class CorsConfiguration:
 
 @dataclass(frozen=True)
 class ApiConfig:
-    """The HTTP API the gateway plays. The default is an API with nothing configured (no CORS)."""
+    """The HTTP API the gateway plays. The default is an API with only a `$default` route (every request
+    goes to the function), no throttling and no CORS: what `devstack gateway` and compose had before the
+    template's routes were read, and what tests that are not about the API use.
+
+    `throttling` holds the limits of each throttled route key; `unemulated` one line per template property
+    the gateway does not emulate."""
 
     cors: CorsConfiguration | None = None
+    routes: tuple[Route, ...] = (DEFAULT_ROUTE,)
+    throttling: Mapping[str, ThrottleLimits] = field(default_factory=dict)
+    unemulated: tuple[str, ...] = ()
 
 
 _CORS_LISTS = {
@@ -90,12 +115,135 @@ def cors_configuration(node: Any) -> CorsConfiguration:
     return cors
 
 
+def _plain(name: str, value: Any) -> Any:
+    if _is_intrinsic(value) or (isinstance(value, dict) and any(_is_intrinsic(v) for v in value.values())):
+        raise ApiConfigError(f"{name} does not resolve without a deployed stack: {value!r}")
+    return value
+
+
+def _number(name: str, value: Any, *, integer: bool) -> float:
+    _plain(name, value)
+    try:
+        number = -1.0 if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if number < 0 or (integer and not number.is_integer()):
+        raise ApiConfigError(f"{name} must be a {'whole ' if integer else ''}number >= 0, got {value!r}")
+    return number
+
+
+def _route_settings(name: str, settings: Any) -> tuple[dict[str, float], list[str]]:
+    """A RouteSettings object -> (its throttling limits present, the names of its other properties)."""
+    settings = _plain(name, settings)
+    if not isinstance(settings, dict):
+        raise ApiConfigError(f"{name} must be a mapping, got {settings!r}")
+    limits = {
+        key: _number(f"{name}.{key}", settings[key], integer=key == "ThrottlingBurstLimit")
+        for key in EMULATED_ROUTE_SETTINGS
+        if key in settings
+    }
+    return limits, [f"{name}.{key}" for key in settings if key not in EMULATED_ROUTE_SETTINGS]
+
+
+@dataclass
+class _Reading:
+    """What api_config collects while it walks the template."""
+
+    routes: list[Route] = field(default_factory=list)
+    route_settings: dict[str, dict[str, float]] = field(default_factory=dict)
+    unemulated: list[str] = field(default_factory=list)
+
+
+def _http_api_events(document: dict[str, Any], api_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, raw properties) of every function event of Type HttpApi, with ApiId on API `api_id` or none."""
+    for function_id, resource in document["Resources"].items():
+        if resource.get("Type") != FUNCTION_TYPE:
+            continue
+        for event_id, event in (resource.get("Properties", {}).get("Events") or {}).items():
+            if event.get("Type") == "HttpApi":
+                yield f"{function_id}.Events.{event_id}", event.get("Properties") or {}
+
+
+def _read_event(reading: _Reading, name: str, properties: dict[str, Any]) -> None:
+    path, method = properties.get("Path"), properties.get("Method")
+    if path is None and method is None:
+        key = DEFAULT_ROUTE_KEY  # SAM: an event with neither Path nor Method is the API's $default route
+    else:
+        path, method = _plain(f"{name}.Path", path), _plain(f"{name}.Method", method or "ANY")
+        key = f"{str(method).upper()} {path}"
+    version = str(properties.get("PayloadFormatVersion", "2.0"))
+    if version != "2.0":
+        raise ApiConfigError(f"{name}.PayloadFormatVersion {version!r}: only payload format 2.0 is emulated")
+    timeout_s = None
+    if "TimeoutInMillis" in properties:
+        millis = _number(f"{name}.TimeoutInMillis", properties["TimeoutInMillis"], integer=True)
+        if not 50 <= millis <= MAX_INTEGRATION_TIMEOUT_MS:
+            limit = MAX_INTEGRATION_TIMEOUT_MS
+            raise ApiConfigError(f"{name}.TimeoutInMillis must be 50..{limit} (ms), got {millis:g}")
+        timeout_s = millis / 1000
+    try:
+        reading.routes.append(Route(key, timeout_s=timeout_s))
+    except RouteKeyError as error:
+        raise ApiConfigError(f"{name}: {error}") from error
+    if "RouteSettings" in properties:
+        limits, others = _route_settings(f"{name}.RouteSettings", properties["RouteSettings"])
+        reading.route_settings.setdefault(key, {}).update(limits)
+        reading.unemulated += others
+    reading.unemulated += [f"{name}.{prop}" for prop in properties if prop not in EMULATED_EVENT_PROPERTIES]
+
+
+def _throttling(
+    routes: list[Route], defaults: dict[str, float], per_route: dict[str, dict[str, float]]
+) -> dict[str, ThrottleLimits]:
+    """Each route's limits: its own settings, else DefaultRouteSettings, field by field; a limit neither
+    sets is the account's. A route that neither sets any limit for is not throttled."""
+    throttling = {}
+    for route in routes:
+        limits = defaults | per_route.get(route.key, {})
+        if limits:
+            throttling[route.key] = ThrottleLimits(
+                rate=limits.get("ThrottlingRateLimit", ACCOUNT_RATE_LIMIT),
+                burst=int(limits.get("ThrottlingBurstLimit", ACCOUNT_BURST_LIMIT)),
+            )
+    return throttling
+
+
 def api_config(document: dict[str, Any], parameters: Mapping[str, Any]) -> ApiConfig:
     """The API of a loaded template, its intrinsics evaluated for `parameters`."""
-    _, properties = template.resource_of_type(document, HTTP_API_TYPE)
-    evaluated = template.Evaluator(document, parameters).value(properties)
+    api_id, properties = template.resource_of_type(document, HTTP_API_TYPE)
+    evaluator = template.Evaluator(document, parameters)
+    evaluated = evaluator.value(properties)
+    reading = _Reading(unemulated=[f"HttpApi.{p}" for p in evaluated if p not in EMULATED_API_PROPERTIES])
+    for name, event in _http_api_events(document, api_id):
+        if event.get("ApiId") in ({"Ref": api_id}, api_id):
+            _read_event(reading, name, evaluator.value(event))
+        else:  # SAM puts it on an implicit API (ServerlessHttpApi), which the gateway does not play
+            reading.unemulated.append(f"{name} (on an API other than {api_id})")
+    defaults: dict[str, float] = {}
+    if "DefaultRouteSettings" in evaluated:
+        defaults, others = _route_settings("HttpApi.DefaultRouteSettings", evaluated["DefaultRouteSettings"])
+        reading.unemulated += others
+    declared = {route.key for route in reading.routes}
+    route_settings = _plain("HttpApi.RouteSettings", evaluated.get("RouteSettings", {}))
+    if not isinstance(route_settings, dict):
+        raise ApiConfigError(f"HttpApi.RouteSettings must map route keys to settings, got {route_settings!r}")
+    for key, settings in route_settings.items():
+        if key not in declared:  # API Gateway refuses settings for a route the API does not have
+            raise ApiConfigError(f"HttpApi.RouteSettings names {key!r}, which is not a route of the API")
+        limits, others = _route_settings(f"HttpApi.RouteSettings.{key}", settings)
+        reading.route_settings[key] = limits | reading.route_settings.get(key, {})
+        reading.unemulated += others
+    try:
+        RouteTable(reading.routes)  # refuses a route declared twice, as SAM does
+    except RouteKeyError as error:
+        raise ApiConfigError(str(error)) from error
     cors = evaluated.get("CorsConfiguration")
-    return ApiConfig(cors=None if cors is None else cors_configuration(cors))
+    return ApiConfig(
+        cors=None if cors is None else cors_configuration(cors),
+        routes=tuple(reading.routes),
+        throttling=_throttling(reading.routes, defaults, reading.route_settings),
+        unemulated=tuple(f"{name} is not emulated by the local gateway" for name in reading.unemulated),
+    )
 
 
 def local_api_config(facts: config.LocalFacts, template_path: Path = paths.TEMPLATE) -> ApiConfig:
@@ -105,6 +253,13 @@ def local_api_config(facts: config.LocalFacts, template_path: Path = paths.TEMPL
         document, local_parameters(facts), template.stack_name(CONFIG_ENV), facts.aws.region
     )
     try:
-        return api_config(document, parameters)
+        api = api_config(document, parameters)
     except (ApiConfigError, ValueError) as error:  # ValueError: from the template's evaluation
         raise ApiConfigError(f"{template_path}: {error}") from error
+    return replace(api, unemulated=tuple(f"{template_path.name}: {line}" for line in api.unemulated))
+
+
+def warn_unemulated(api: ApiConfig, sink: LogSink) -> None:
+    """One warning line per template property the gateway does not emulate (shown when it starts)."""
+    for line in api.unemulated:
+        sink("gateway", f"warning: {line}")

@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from devstack.apigw.routes import DEFAULT_ROUTE, RouteMatch
 from devstack.template import LOCAL_ACCOUNT_ID
 
 LOCAL_API_ID = "1234567890"
@@ -47,6 +48,12 @@ def decode_raw_path(raw_path: bytes) -> str:
     return _PCT_RUN.sub(_decode, raw_path).decode("utf-8", "replace")
 
 
+def encoded_path(scope: Mapping[str, Any]) -> str:
+    """The request's path as the client sent it (percent-encoded), without the query string."""
+    raw_path = scope.get("raw_path") or urllib.parse.quote(scope["path"]).encode("ascii")
+    return bytes(raw_path).split(b"?", 1)[0].decode("latin-1")
+
+
 def split_cookies(cookie_headers: Iterable[str]) -> list[str]:
     """``Cookie`` header(s) → the event's ``cookies`` list (split on ``;``, trimmed, empties dropped)."""
     return [part.strip() for header in cookie_headers for part in header.split(";") if part.strip()]
@@ -76,12 +83,14 @@ def build_event(
     account_id: str = LOCAL_ACCOUNT_ID,
     api_id: str = LOCAL_API_ID,
     stage: str = "$default",
+    route: RouteMatch | None = None,
 ) -> dict[str, Any]:
-    """An ASGI HTTP scope and its body → an API Gateway HTTP API payload-2.0 event (``$default`` route)."""
+    """An ASGI HTTP scope and its body → an API Gateway HTTP API payload-2.0 event for the route it matched
+    (routes.RouteTable.match; default: the ``$default`` route)."""
+    route = route or RouteMatch(DEFAULT_ROUTE)
     request_id = request_id or new_request_id()
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    raw_path_bytes = scope.get("raw_path") or urllib.parse.quote(scope["path"]).encode("ascii")
-    raw_path = decode_raw_path(bytes(raw_path_bytes).split(b"?", 1)[0])
+    raw_path = decode_raw_path(encoded_path(scope).encode("latin-1"))
     raw_query = bytes(scope.get("query_string", b"")).decode("latin-1")
     client_ip = (scope.get("client") or ("127.0.0.1", 0))[0]
     server_port = (scope.get("server") or ("127.0.0.1", 80))[1]
@@ -112,7 +121,7 @@ def build_event(
 
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": route.route.key,
         "rawPath": raw_path,
         "rawQueryString": raw_query,
     }
@@ -135,7 +144,7 @@ def build_event(
             "userAgent": headers.get("user-agent", ""),
         },
         "requestId": request_id,
-        "routeKey": "$default",
+        "routeKey": route.route.key,
         "stage": stage,
         "time": _format_time(now_ms),
         "timeEpoch": now_ms,
@@ -147,6 +156,8 @@ def build_event(
             event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode("ascii"), True
     else:
         event["isBase64Encoded"] = False
+    if route.path_parameters:
+        event["pathParameters"] = dict(route.path_parameters)
     return event
 
 

@@ -1,8 +1,10 @@
 """A small local API Gateway (HTTP API, payload format 2.0) in front of the Lambda Runtime Interface Emulator.
 
-Each HTTP request becomes a payload-2.0 event (event_builder), is POSTed to RIE's invoke URL (one
-invocation at a time, as RIE allows no more), and the function's answer is mapped back the way HTTP API
-does it (response_mapper). See docs/gateway.md. Run it with `devstack gateway --rie HOST:PORT`.
+Each HTTP request is matched to one of the API's routes (routes; none: 404) and counted against its
+throttle (throttle; empty: 429), becomes a payload-2.0 event (event_builder), is POSTed to RIE's invoke URL
+(one invocation at a time per environment, as RIE allows no more), and the function's answer is mapped back
+the way HTTP API does it (response_mapper). See docs/gateway.md. Run it with
+`devstack gateway --rie HOST:PORT`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from typing import Any
 
 from devstack.apigw import cors
 from devstack.apigw.api_config import ApiConfig
-from devstack.apigw.event_builder import build_event, new_request_id
+from devstack.apigw.event_builder import build_event, encoded_path, new_request_id
 from devstack.apigw.response_mapper import (
     GatewayResponse,
     LambdaResponseError,
     error_response,
     map_lambda_response,
 )
+from devstack.apigw.routes import RouteMatch, RouteTable
+from devstack.apigw.throttle import RouteThrottles
 from devstack.lambdafn.pool import ClientGoneError, EnvironmentPool, NoEnvironmentError, ThrottledError
 
 Scope = MutableMapping[str, Any]
@@ -54,8 +58,9 @@ class Gateway:
     """The gateway ASGI app in front of the function's execution environments.
 
     ``api`` is what the template says about the API (api_config.local_api_config); the default is an API
-    with nothing configured. ``integration_timeout_s`` (HTTP API's default and maximum is 30 s) bounds
-    everything a request waits for, its turn for an environment included: past it the client gets 503. A
+    with only a `$default` route. ``integration_timeout_s`` (HTTP API's default and maximum is 30 s; a
+    route's TimeoutInMillis shortens it) bounds everything a request waits for, its turn for an environment
+    included: past it the client gets 503. A
     request whose client has gone before an environment was free is not invoked. ``log_events`` defaults to
     the ``DEVSTACK_GATEWAY_LOG_EVENTS`` environment variable.
     """
@@ -73,6 +78,8 @@ class Gateway:
     ) -> None:
         self.environments = environments
         self.api = api or ApiConfig()
+        self.routes = RouteTable(self.api.routes)
+        self.throttles = RouteThrottles(self.api.throttling)
         self.integration_timeout_s = integration_timeout_s
         self.account_id = account_id
         self.api_id = api_id
@@ -115,27 +122,45 @@ class Gateway:
         elif self.api.cors is not None and cors.is_preflight(scope):
             response = cors.preflight_response(self.api.cors, scope)
         else:
-            try:
-                body = await self._read_body(receive)
-            except _ClientGone:
+            answer = await self._routed(scope, receive, request_id=request_id, arrived=arrived)
+            if answer is None:  # the client has gone: nobody to answer
                 return
-            except _BodyTooLarge:
-                response = error_response(413, "Request Entity Too Large")
-            else:
-                client_gone = asyncio.Event()
-                watcher = asyncio.ensure_future(_watch_disconnect(receive, client_gone))
-                try:
-                    response = await self.handle(
-                        scope, body, request_id=request_id, arrived=arrived, client_gone=client_gone
-                    )
-                except ClientGoneError:
-                    LOG.info("%s: the client left while waiting for its turn: not invoked", request_id)
-                    return
-                finally:
-                    watcher.cancel()
+            response = answer
             if self.api.cors is not None:
                 response = cors.with_cors_headers(self.api.cors, scope, response)
         await self._send(send, response, request_id, head=scope["method"] == "HEAD")
+
+    async def _routed(
+        self, scope: Scope, receive: Receive, *, request_id: str, arrived: float
+    ) -> GatewayResponse | None:
+        """A request for the API's routes: HTTP API's 404 when none matches, 429 when its route's throttle
+        refuses it, 413 when it is too large (none of them invoked), else the function's answer."""
+        route = self.routes.match(scope["method"], encoded_path(scope))
+        try:
+            body = await self._read_body(receive)  # read even when refused, so the client gets the answer
+        except _ClientGone:
+            return None
+        except _BodyTooLarge:
+            body = None
+        if route is None:
+            LOG.info("%s: no route matches %s %s: 404", request_id, scope["method"], scope["path"])
+            return error_response(404, "Not Found")
+        if not self.throttles.admit(route.route.key):
+            LOG.warning("%s: route %s throttled: 429", request_id, route.route.key)
+            return error_response(429, "Too Many Requests")
+        if body is None:
+            return error_response(413, "Request Entity Too Large")
+        client_gone = asyncio.Event()
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, client_gone))
+        try:
+            return await self.handle(
+                scope, body, request_id=request_id, arrived=arrived, client_gone=client_gone, route=route
+            )
+        except ClientGoneError:
+            LOG.info("%s: the client left while waiting for its turn: not invoked", request_id)
+            return None
+        finally:
+            watcher.cancel()
 
     @staticmethod
     async def _read_body(receive: Receive) -> bytes:
@@ -173,13 +198,18 @@ class Gateway:
         request_id: str,
         arrived: float | None = None,
         client_gone: asyncio.Event | None = None,
+        route: RouteMatch | None = None,
     ) -> GatewayResponse:
-        """Everything but the ASGI plumbing: build the event, invoke, map the answer.
+        """Everything but the ASGI plumbing: build the event for `route` (default `$default`), invoke, map
+        the answer.
 
         `arrived` (the event loop's clock) starts the integration timeout; it defaults to now.
         """
         loop_now = asyncio.get_running_loop().time()
-        deadline = (loop_now if arrived is None else arrived) + self.integration_timeout_s
+        timeout_s = self.integration_timeout_s
+        if route is not None and route.route.timeout_s is not None:
+            timeout_s = min(timeout_s, route.route.timeout_s)
+        deadline = (loop_now if arrived is None else arrived) + timeout_s
         event = build_event(
             scope,
             body,
@@ -187,6 +217,7 @@ class Gateway:
             account_id=self.account_id,
             api_id=self.api_id,
             stage=self.stage,
+            route=route,
         )
         payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
         if len(payload) > MAX_INVOKE_PAYLOAD_BYTES:
