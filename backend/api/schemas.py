@@ -14,7 +14,10 @@ PageLimit = Annotated[int, Field(ge=1, le=100)]
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body exactly as the schema documents it: no unknown field, no coercion (`"size": true` or
+    `"size": "3"` is a 422, not 1 or 3)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class EntityView(BaseModel):

@@ -118,6 +118,18 @@ def test_validation_errors_name_the_fields(client: TestClient, backend: FakeBack
     }
 
 
+@pytest.mark.parametrize("size", [True, "3", 3.5])
+def test_a_body_field_is_taken_only_as_the_schema_types_it(
+    client: TestClient, backend: FakeBackend, size: object
+) -> None:
+    """Found by schemathesis: `"size": true` was taken as 1 (pydantic's lax mode), against the schema."""
+    note = client.post("/notes", json={"title": "t"}, headers=_auth(backend)).json()
+    upload = {"file_name": "a.txt", "content_type": "text/plain", "size": size}
+    response = client.post(f"/notes/{note['id']}/files", json=upload, headers=_auth(backend))
+    assert response.status_code == 422, response.text
+    assert [detail["location"] for detail in _error(response.json())["details"]] == [["body", "size"]]
+
+
 @pytest.mark.parametrize("limit", [0, 101])
 def test_page_limit_is_bounded(client: TestClient, backend: FakeBackend, limit: int) -> None:
     assert client.get("/notes", params={"limit": limit}, headers=_auth(backend)).status_code == 422
