@@ -4,69 +4,38 @@ Tokens are signed by a test key whose X.509 certificate a local server publishes
 certificate URL; patching that URL constant is the only seam. No emulator is involved.
 """
 
-import datetime
 import json
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import jwt
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from firebase_admin import _token_gen
 
 from domain.errors import AuthenticationFailed
 from infrastructure.firebase import EMULATOR_HOST_VAR, FirebaseTokenVerifier
-from tests.support.loopback import serving
+from tests.support.signed_tokens import (
+    KEY_ID,
+    id_token_claims,
+    key_and_certificate,
+    serving_certificate,
+    sign,
+)
 
 pytestmark = pytest.mark.integration
 
 PROJECT_ID = "prod-path-test"
-KEY_ID = "test-key-1"
 
-
-def _key_and_certificate() -> tuple[rsa.RSAPrivateKey, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken test")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate.public_bytes(serialization.Encoding.PEM)
-
-
-SIGNING_KEY, CERTIFICATE_PEM = _key_and_certificate()
-OTHER_KEY, _ = _key_and_certificate()
+SIGNING_KEY, CERTIFICATE_PEM = key_and_certificate()
+OTHER_KEY, _ = key_and_certificate()
 
 
 @pytest.fixture(scope="module")
 def certificate_url() -> Iterator[str]:
-    body = json.dumps({KEY_ID: CERTIFICATE_PEM.decode()}).encode()
-
-    class Certificates(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Cache-Control", "public, max-age=3600")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    with serving(Certificates) as port:
-        yield f"http://127.0.0.1:{port}/certificates"
+    with serving_certificate(CERTIFICATE_PEM) as url:
+        yield url
 
 
 @pytest.fixture
@@ -77,23 +46,11 @@ def verifier(certificate_url: str, monkeypatch: pytest.MonkeyPatch) -> FirebaseT
 
 
 def _claims(**overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "iss": f"https://securetoken.google.com/{PROJECT_ID}",
-        "aud": PROJECT_ID,
-        "sub": "user-123",
-        "auth_time": now - 10,
-        "iat": now - 10,
-        "exp": now + 3600,
-        "email": "user@example.com",
-        "role": "admin",
-    }
-    claims.update(overrides)
-    return claims
+    return id_token_claims(PROJECT_ID, **overrides)
 
 
 def _sign(claims: dict[str, Any], key: rsa.RSAPrivateKey = SIGNING_KEY, kid: str = KEY_ID) -> str:
-    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+    return sign(claims, key, kid)
 
 
 def test_valid_token_is_accepted(verifier: FirebaseTokenVerifier) -> None:
