@@ -1,4 +1,9 @@
-"""Firebase ID token verification (firebase-admin), behind the domain's TokenVerifier port."""
+"""Firebase ID token verification (firebase-admin), behind the domain's TokenVerifier port.
+
+firebase-admin and google-auth are imported at the first verification, not with this module: ~0.4 s of CPU
+at every cold start (without bytecode, as Lambda runs the zip) that /health and a first unauthenticated
+request do not need. tests/integration/test_built_artifact.py imports every module named here.
+"""
 
 import hashlib
 import json
@@ -6,44 +11,23 @@ import logging
 import os
 import time
 from functools import cached_property
-from typing import Any
-
-import firebase_admin
-import google.auth.aws
-import google.auth.credentials
-import google.auth.exceptions
-from firebase_admin import auth, credentials, exceptions
+from typing import TYPE_CHECKING, Any
 
 from domain.entities import Principal
 from domain.errors import AuthenticationFailed, ServiceUnavailable
 from domain.ports import TokenVerifier
 from infrastructure.outbound import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, RETRIES
 
+if TYPE_CHECKING:
+    from firebase_admin import auth
+
 logger = logging.getLogger(__name__)
 
 # firebase-admin switches to the emulator (and stops checking signatures) when this variable is set.
 EMULATOR_HOST_VAR = "FIREBASE_AUTH_EMULATOR_HOST"
 
-_REJECTED = (
-    auth.InvalidIdTokenError,  # includes expired, revoked, wrong project, bad signature
-    auth.UserDisabledError,
-    auth.UserNotFoundError,
-    ValueError,  # empty or not a string
-)
-
-
 # What firebase-admin itself requests for its Admin API calls.
 _ADMIN_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
-
-
-class _ConfiguredCredential(credentials.Base):  # type: ignore[misc]  # firebase_admin ships no type hints
-    """A google-auth credential built from a configuration, in the shape firebase-admin accepts."""
-
-    def __init__(self, google_credential: google.auth.credentials.Credentials) -> None:
-        self._google_credential = google_credential
-
-    def get_credential(self) -> google.auth.credentials.Credentials:
-        return self._google_credential
 
 
 def credential_for_revocation_checks(config: str | None) -> Any:
@@ -52,18 +36,24 @@ def credential_for_revocation_checks(config: str | None) -> Any:
     From `config` (e.g. workload identity federation for the Lambda role: no key, nothing secret), or
     Application Default Credentials when explicitly configured; otherwise anonymous, so google-auth never
     probes the GCE metadata server from Lambda and a revocation check fails fast (503) instead.
+    firebase-admin takes a google-auth credential as it is.
     """
     if config:  # validated by Settings: workload identity federation with an AWS source
+        import google.auth.aws
+
         info = json.loads(config)
         # Built without I/O; a token is fetched (from Lambda's own role credentials) at the first check.
-        aws_credential = google.auth.aws.Credentials.from_info(info, scopes=_ADMIN_SCOPES)  # type: ignore[no-untyped-call]
-        return _ConfiguredCredential(aws_credential)
+        return google.auth.aws.Credentials.from_info(info, scopes=_ADMIN_SCOPES)  # type: ignore[no-untyped-call]
     if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
+        from firebase_admin import credentials
+
         return credentials.ApplicationDefault()
+    import google.auth.credentials
+
     return google.auth.credentials.AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth lacks hints here
 
 
-def _limit_admin_api_retries(client: auth.Client) -> None:
+def _limit_admin_api_retries(client: "auth.Client") -> None:
     """At most RETRIES retries, at once, for the Admin API calls (revocation checks).
 
     firebase-admin retries them up to four more times on a 500 or 503, with backoff, sleeping for as long
@@ -95,20 +85,31 @@ class FirebaseTokenVerifier(TokenVerifier):
     ) -> None:
         self._project_id = project_id
         self._emulator_host = emulator_host
-        # Built now (no I/O), so a configuration google-auth cannot use stops the app at startup instead of
-        # failing inside verify(), where its ValueError read as a rejected token: 401 for every request.
+        # A configuration is built now (no I/O), so one google-auth cannot use stops the app at startup
+        # instead of failing inside verify(), where its ValueError read as a rejected token: 401 for every
+        # request. Without one, the anonymous credential waits for the first verification.
+        config = google_credentials_config
         try:
-            self._credential = credential_for_revocation_checks(google_credentials_config)
+            self._configured_credential = credential_for_revocation_checks(config) if config else None
         except ValueError as error:
             raise ValueError(f"GOOGLE_CREDENTIALS_CONFIG cannot be used: {error}") from error
 
     def verify(self, token: str, *, check_revoked: bool) -> Principal:
         client = self._client  # outside the try: a setup failure is a 500, never a rejected token
+        import google.auth.exceptions  # loaded with the client: these cost nothing more
+        from firebase_admin import auth, exceptions
+
+        rejected = (
+            auth.InvalidIdTokenError,  # includes expired, revoked, wrong project, bad signature
+            auth.UserDisabledError,
+            auth.UserNotFoundError,
+            ValueError,  # empty or not a string
+        )
         try:
             claims = client.verify_id_token(token, check_revoked=check_revoked)
             if self._emulator_host is not None:
                 _refuse_expired(claims)
-        except _REJECTED as error:
+        except rejected as error:
             # Not str(error): firebase-admin's messages quote the token, or the claims they decoded from it.
             logger.info("token rejected", extra={"reason": type(error).__name__, **_fingerprint(token)})
             raise AuthenticationFailed("invalid or missing credentials") from error
@@ -119,15 +120,18 @@ class FirebaseTokenVerifier(TokenVerifier):
         return Principal(uid=claims["uid"], email=claims.get("email"), role=claims.get("role"))
 
     @cached_property
-    def _client(self) -> auth.Client:
+    def _client(self) -> "auth.Client":
         """Built at the first verification (firebase-admin reads the emulator host from os.environ then)."""
+        import firebase_admin
+        from firebase_admin import auth
+
         self._align_emulator_environment()
         name = f"token-verifier:{self._project_id}:{self._emulator_host or 'google'}"
         try:
             app = firebase_admin.get_app(name)
         except ValueError:
             app = firebase_admin.initialize_app(
-                self._credential,
+                self._configured_credential or credential_for_revocation_checks(None),
                 # Per attempt of the certificate fetch and of every Admin API call; firebase-admin's
                 # default is 120 s, four times the function's Timeout. requests takes (connect, read).
                 options={"projectId": self._project_id, "httpTimeout": (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)},
@@ -152,6 +156,8 @@ def _refuse_expired(claims: dict[str, Any]) -> None:
     """firebase-admin checks only the shape of an emulator token, not its `exp`: the deployed API (RS256)
     refuses an expired token, so the local one does too, or a client that never refreshes would work
     locally only. (Unsigned tokens stay accepted: the emulator issues no others.)"""
+    from firebase_admin import auth
+
     expires = claims.get("exp")
     if not isinstance(expires, int) or expires < time.time():
         raise auth.ExpiredIdTokenError("the emulator token has expired", cause=None)

@@ -8,7 +8,6 @@ function serves requests (the emulator cannot run the Web Adapter; see docs/loca
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,8 @@ from botocore.exceptions import ClientError
 from devstack import config
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, emulator_session
 from devstack.emulators.ministack import ministack
-from devstack.paths import REPO_ROOT, TEMPLATE
 from devstack.template import stack_name
-from devstack.tools import tool
+from tests.support.build import sam_build
 
 pytestmark = pytest.mark.integration
 
@@ -41,12 +39,7 @@ def emulator(facts: config.LocalFacts) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def built_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private build (never races `make dev`'s .aws-sam)."""
-    build_dir = tmp_path_factory.mktemp("sam-build")
-    argv = [tool("sam"), "build", "--no-cached", "--template", str(TEMPLATE), "--build-dir", str(build_dir)]
-    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True, check=False, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return build_dir / "template.yaml"
+    return sam_build(tmp_path_factory.mktemp("sam-build"))
 
 
 def _stack(facts: config.LocalFacts, endpoint: str) -> dict[str, Any] | None:

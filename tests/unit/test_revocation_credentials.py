@@ -5,7 +5,6 @@ import json
 import google.auth.aws
 import google.auth.credentials
 import pytest
-from firebase_admin import credentials
 
 from bootstrap import build_app
 from infrastructure.firebase import credential_for_revocation_checks
@@ -31,8 +30,7 @@ WORKLOAD_IDENTITY_CONFIG = {
 
 def test_a_workload_identity_config_becomes_the_admin_credential() -> None:
     credential = credential_for_revocation_checks(json.dumps(WORKLOAD_IDENTITY_CONFIG))
-    assert isinstance(credential, credentials.Base)
-    assert isinstance(credential.get_credential(), google.auth.aws.Credentials)
+    assert isinstance(credential, google.auth.aws.Credentials)
 
 
 def test_without_configuration_checks_fail_fast_instead_of_probing_metadata(monkeypatch) -> None:  # type: ignore[no-untyped-def]
