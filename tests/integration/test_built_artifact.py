@@ -34,7 +34,7 @@ APP_ENVIRONMENT = {
     "DYNAMODB_TABLE": "table",
     "S3_BUCKET": "bucket",
     "FIREBASE_PROJECT_ID": "demo-artifact",
-    "AWS_REGION": "us-east-1",
+    "AWS_REGION": config.load().aws.region,
 }
 
 
