@@ -7,10 +7,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from devstack import paths
-
 from bench import hello
 from bench.measure import Row
+from devstack import paths
 
 GROUP = "artifact"
 MB = 1024 * 1024
@@ -44,8 +43,22 @@ def run() -> list[Row]:
         hello_world = hello.hello_world_artifact(Path(scratch))
         baseline = "hello-world FastAPI + uvicorn"
         return [
-            Row(GROUP, "unzipped", size(ours) / MB, "MB", size(hello_world) / MB, baseline,
-                note="largest top-level entries (target: ≤ 35 MB in all):", detail=largest(ours)),
-            Row(GROUP, "zipped (deflate)", zipped(ours, Path(scratch)) / MB, "MB",
-                zipped(hello_world, Path(scratch)) / MB, baseline),
+            Row(
+                GROUP,
+                "unzipped",
+                size(ours) / MB,
+                "MB",
+                size(hello_world) / MB,
+                baseline,
+                note="largest top-level entries (target: ≤ 35 MB in all):",
+                detail=largest(ours),
+            ),
+            Row(
+                GROUP,
+                "zipped (deflate)",
+                zipped(ours, Path(scratch)) / MB,
+                "MB",
+                zipped(hello_world, Path(scratch)) / MB,
+                baseline,
+            ),
         ]

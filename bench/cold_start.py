@@ -18,15 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import hello
+from bench.measure import Row, median, quiet, rounds
 from devstack import paths
 from devstack.apigw.event_builder import request_event
 from devstack.lambdafn.runtime import LambdaChain, invoke_url
 from devstack.lambdafn.sandbox import RUNTIME_PYTHON, prepare_runtime_python
 from devstack.supervision import LogSink, ManagedProcess, StartupError, free_port, port_is_free
 from devstack.tools import LambdaTools, lambda_python_bin_dir
-
-from bench import hello
-from bench.measure import Row, median, quiet, rounds
 
 GROUP = "cold start"
 # Settings our app requires (values only a deployed stack knows are local names; nothing listens on AWS:
@@ -134,7 +133,14 @@ def mangum_first_invoke(artifact: Path, runtime: Path) -> FirstInvoke:
     port = free_port()
     rie = [str(LambdaTools.pinned().rie), "--log-level", "info"]
     rie += ["--runtime-interface-emulator-address", f"127.0.0.1:{port}"]
-    rie += ["--runtime-api-address", f"127.0.0.1:{free_port()}", _python(), "-m", "awslambdaric", "main.handler"]
+    rie += [
+        "--runtime-api-address",
+        f"127.0.0.1:{free_port()}",
+        _python(),
+        "-m",
+        "awslambdaric",
+        "main.handler",
+    ]
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
@@ -184,20 +190,22 @@ class Split:
 
 
 def process_split(artifact: Path, env: dict[str, str], imports: str, startup: str, times: int) -> Split:
-    """Medians over fresh interpreters: `python -c pass`, then `imports`, then `startup` (building the app)."""
+    """Medians over fresh interpreters: `python -c pass`, then `imports`, then `startup` (the app)."""
     interpreter, imported, started = [], [], []
     for _ in range(times):
         began = time.perf_counter()
         _fresh_python(artifact, env, "pass")
         interpreter.append(time.perf_counter() - began)
-        first, second = json.loads(_fresh_python(artifact, env, _SPLIT.format(imports=imports, startup=startup)))
+        first, second = json.loads(
+            _fresh_python(artifact, env, _SPLIT.format(imports=imports, startup=startup))
+        )
         imported.append(first)
         started.append(second)
     return Split(median(interpreter), median(imported), median(started))
 
 
 def import_top10(artifact: Path, env: dict[str, str]) -> list[str]:
-    """`python -X importtime -c "import main"`: the ten top-level packages with the largest cumulative time."""
+    """`python -X importtime -c "import main"`: the ten top-level packages taking longest (cumulative)."""
     result = subprocess.run(
         [_python(), "-X", "importtime", "-c", "import main"],
         cwd=artifact,
@@ -251,10 +259,15 @@ def run() -> list[Row]:
         env_ours = _chain(ours, quiet, OUR_SETTINGS).environment()
         env_hello = _chain(hello_world, quiet, {}).environment()
         split_ours = process_split(
-            ours, env_ours, "import uvicorn, bootstrap, shared.settings",
-            "bootstrap.build_app(shared.settings.get_settings())", rounds(5, 2),
+            ours,
+            env_ours,
+            "import uvicorn, bootstrap, shared.settings",
+            "bootstrap.build_app(shared.settings.get_settings())",
+            rounds(5, 2),
         )
-        split_hello = process_split(hello_world, env_hello, "import uvicorn, fastapi", "import main", rounds(5, 2))
+        split_hello = process_split(
+            hello_world, env_hello, "import uvicorn, fastapi", "import main", rounds(5, 2)
+        )
         top10 = import_top10(ours, env_ours)
         mangum_version = hello.installed_version(mangum, "mangum")
     return _rows(first, split_ours, split_hello, top10, mangum_version)
@@ -272,19 +285,55 @@ def _rows(
 
     return [
         Row(GROUP, "first invoke -> response (GET /health)", ms(o.wall_s), "ms", ms(h.wall_s), hw),
-        Row(GROUP, "first invoke -> response (GET /health)", ms(o.wall_s), "ms", ms(m.wall_s), mg,
-            note="Mangum: the zip handler run by awslambdaric (PyPI) under the same RIE, no extension"),
-        Row(GROUP, "hello-world: adapter chain vs Mangum", ms(h.wall_s), "ms", ms(m.wall_s), mg,
-            note="what the adapter route itself costs a cold start"),
+        Row(
+            GROUP,
+            "first invoke -> response (GET /health)",
+            ms(o.wall_s),
+            "ms",
+            ms(m.wall_s),
+            mg,
+            note="Mangum: the zip handler run by awslambdaric (PyPI) under the same RIE, no extension",
+        ),
+        Row(
+            GROUP,
+            "hello-world: adapter chain vs Mangum",
+            ms(h.wall_s),
+            "ms",
+            ms(m.wall_s),
+            mg,
+            note="what the adapter route itself costs a cold start",
+        ),
         Row(GROUP, "init (RIE INIT REPORT)", ms(o.init_s), "ms", ms(h.init_s), hw),
         Row(GROUP, "init (RIE INIT REPORT)", ms(o.init_s), "ms", ms(m.init_s), mg),
-        Row(GROUP, "  INIT START -> app loaded (uvicorn started)", ms(o.loaded_s), "ms", ms(h.loaded_s), hw,
-            note="of which, each in a fresh CPython 3.13 with the function's environment:"),
+        Row(
+            GROUP,
+            "  INIT START -> app loaded (uvicorn started)",
+            ms(o.loaded_s),
+            "ms",
+            ms(h.loaded_s),
+            hw,
+            note="of which, each in a fresh CPython 3.13 with the function's environment:",
+        ),
         Row(GROUP, "    interpreter start", ms(ours.interpreter_s), "ms", ms(hello_world.interpreter_s), hw),
-        Row(GROUP, "    imports", ms(ours.imports_s), "ms", ms(hello_world.imports_s), hw,
-            note="python -X importtime -c 'import main', top 10 top-level packages (cumulative):", detail=top10),
+        Row(
+            GROUP,
+            "    imports",
+            ms(ours.imports_s),
+            "ms",
+            ms(hello_world.imports_s),
+            hw,
+            note="python -X importtime -c 'import main', top 10 top-level packages (cumulative):",
+            detail=top10,
+        ),
         Row(GROUP, "    app startup (build_app)", ms(ours.startup_s), "ms", ms(hello_world.startup_s), hw),
-        Row(GROUP, "  adapter readiness (uvicorn listening -> INIT RTDONE)", ms(o.ready_s), "ms", ms(h.ready_s), hw),
+        Row(
+            GROUP,
+            "  adapter readiness (uvicorn listening -> INIT RTDONE)",
+            ms(o.ready_s),
+            "ms",
+            ms(h.ready_s),
+            hw,
+        ),
         Row(GROUP, "first request (RIE INVOKE RTDONE)", ms(o.request_s), "ms", ms(h.request_s), hw),
         Row(GROUP, "first request (RIE INVOKE RTDONE)", ms(o.request_s), "ms", ms(m.request_s), mg),
     ]

@@ -16,7 +16,7 @@ from devstack.tools import tool
 FUNCTION = "ApiFunction"
 """The chain reads the function's settings from template.yml by the artifact directory's name."""
 
-HELLO_APP = '''from fastapi import FastAPI
+HELLO_APP = """from fastapi import FastAPI
 
 app = FastAPI()
 
@@ -24,13 +24,21 @@ app = FastAPI()
 @app.get("/health")
 def health() -> dict[str, str]:
     return {"status": "ok"}
-'''
+"""
 MANGUM_HANDLER = 'from mangum import Mangum\n\nhandler = Mangum(app, lifespan="off")\n'
 
 
 def cp313_install(target: Path, *requirements: str) -> None:
     """What backend/Makefile does for ours: wheels for the python3.13 x86_64 runtime, without Docker."""
-    argv = [tool("uv"), "pip", "install", "--quiet", "--no-config", "--python-platform", "x86_64-manylinux2014"]
+    argv = [
+        tool("uv"),
+        "pip",
+        "install",
+        "--quiet",
+        "--no-config",
+        "--python-platform",
+        "x86_64-manylinux2014",
+    ]
     argv += ["--python-version", "3.13", "--only-binary", ":all:", "--no-compile", "--target", str(target)]
     subprocess.run([*argv, *requirements], check=True, capture_output=True, text=True)
     shutil.rmtree(target / "bin", ignore_errors=True)

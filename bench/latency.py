@@ -14,11 +14,10 @@ from dataclasses import dataclass
 
 import httpx
 
+from bench.measure import Row, median, rounds
 from devstack import paths
 from devstack.emulators import firebase_accounts
 from devstack.environment import Endpoints
-
-from bench.measure import Row, median, rounds
 
 GROUP = "latency"
 HEY_VERSION = "0.1.5"
@@ -62,10 +61,14 @@ def load(binary: str, url: str, *, requests: int, clients: int, token: str | Non
 
 def run(endpoints: Endpoints) -> list[Row]:
     binary = hey()
-    user = firebase_accounts.sign_up(endpoints.firebase_auth_host, f"bench-{uuid.uuid4().hex[:8]}@example.com")
+    user = firebase_accounts.sign_up(
+        endpoints.firebase_auth_host, f"bench-{uuid.uuid4().hex[:8]}@example.com"
+    )
     auth = {"Authorization": f"Bearer {user.id_token}"}
     for number in range(NOTES):
-        httpx.post(f"{endpoints.app}/notes", json={"title": f"note {number}"}, headers=auth, timeout=10).raise_for_status()
+        httpx.post(
+            f"{endpoints.app}/notes", json={"title": f"note {number}"}, headers=auth, timeout=10
+        ).raise_for_status()
     cases = [("/health", None), ("/notes", user.id_token)]
     targets = {"direct": endpoints.app, "chain": endpoints.api}
     # Warm every execution environment 8 clients need (each starts with a cold start).
@@ -77,8 +80,11 @@ def run(endpoints: Endpoints) -> list[Row]:
             for clients in (1, 8):
                 for target, base in targets.items():
                     measured = load(
-                        binary, f"{base}{path}", requests=rounds(300, 100) if clients == 1 else rounds(400, 100),
-                        clients=clients, token=token,
+                        binary,
+                        f"{base}{path}",
+                        requests=rounds(300, 100) if clients == 1 else rounds(400, 100),
+                        clients=clients,
+                        token=token,
                     )
                     samples.setdefault((path, clients, target), []).append(measured)
     rows: list[Row] = []
@@ -90,16 +96,35 @@ def run(endpoints: Endpoints) -> list[Row]:
             refused_direct = sum((s.refused for s in direct), Counter[str]())
             p50_chain, p50_direct = median([s.p50_ms for s in chain]), median([s.p50_ms for s in direct])
             rows += [
-                Row(GROUP, f"{what}: p50", p50_chain, "ms", p50_direct, "direct (uvicorn)",
+                Row(
+                    GROUP,
+                    f"{what}: p50",
+                    p50_chain,
+                    "ms",
+                    p50_direct,
+                    "direct (uvicorn)",
                     note=f"chain overhead {p50_chain - p50_direct:.1f} ms"
                     + "".join(
-                        f"; {where} non-200: {', '.join(f'{code}×{n}' for code, n in sorted(codes.items()))}"
+                        f"; {where} non-200: {', '.join(f'{code}x{n}' for code, n in sorted(codes.items()))}"
                         for where, codes in (("chain", refused), ("direct", refused_direct))
                         if codes
-                    )),
-                Row(GROUP, f"{what}: p99", median([s.p99_ms for s in chain]), "ms",
-                    median([s.p99_ms for s in direct]), "direct (uvicorn)"),
-                Row(GROUP, f"{what}: throughput", median([s.rps for s in chain]), "req/s",
-                    median([s.rps for s in direct]), "direct (uvicorn)"),
+                    ),
+                ),
+                Row(
+                    GROUP,
+                    f"{what}: p99",
+                    median([s.p99_ms for s in chain]),
+                    "ms",
+                    median([s.p99_ms for s in direct]),
+                    "direct (uvicorn)",
+                ),
+                Row(
+                    GROUP,
+                    f"{what}: throughput",
+                    median([s.rps for s in chain]),
+                    "req/s",
+                    median([s.rps for s in direct]),
+                    "direct (uvicorn)",
+                ),
             ]
     return rows

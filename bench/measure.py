@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -50,22 +49,6 @@ def not_run(group: str, metric: str, why: str) -> Row:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
-
-
-def timed(action: Callable[[], object]) -> float:
-    """Wall seconds `action` took."""
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
-def interleaved(variants: dict[str, Callable[[], float]], times: int) -> dict[str, float]:
-    """Each variant's median over `times` rounds, A B C A B C ...: drift of a shared machine hits all alike."""
-    samples: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(times):
-        for name, measure in variants.items():
-            samples[name].append(measure())
-    return {name: median(values) for name, values in samples.items()}
 
 
 def quiet(_part: str, _line: str) -> None:

@@ -14,14 +14,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from bench.measure import Row, median, rounds
 from bootstrap import build_app, build_services
 from devstack import config
 from devstack.emulators import firebase_accounts
 from devstack.environment import Endpoints
 from infrastructure.aws import dynamodb_client
 from shared.settings import Settings
-
-from bench.measure import Row, median, rounds
 
 GROUP = "per request"
 
@@ -64,9 +63,15 @@ def auth_rows(settings: Settings, token: str) -> list[Row]:
                 verifier.verify(token, check_revoked=revoked)
             samples[revoked].append((time.perf_counter() - began) / calls * 1e6)
     return [
-        Row(GROUP, "verify an emulator ID token + revocation check", median(samples[True]), "µs",
-            median(samples[False]), "verify only",
-            note="emulator tokens are unsigned: the RS256 signature check is not in 'verify only' (not measured)"),
+        Row(
+            GROUP,
+            "verify an emulator ID token + revocation check",
+            median(samples[True]),
+            "µs",
+            median(samples[False]),
+            "verify only",
+            note="emulator tokens are unsigned: no RS256 signature check in 'verify only' (not measured)",
+        ),
     ]
 
 
@@ -83,7 +88,7 @@ def dynamodb_rows(settings: Settings, token: str) -> list[Row]:
     rows: list[Row] = []
     with TestClient(build_app(settings)) as client:
         auth = {"Authorization": f"Bearer {token}"}
-        client.get("/me", headers=auth).raise_for_status()  # the first call creates the profile
+        client.get("/users/me", headers=auth).raise_for_status()  # the first call creates the profile
         for number in range(3):
             client.post("/notes", json={"title": f"note {number}"}, headers=auth).raise_for_status()
 
@@ -92,11 +97,18 @@ def dynamodb_rows(settings: Settings, token: str) -> list[Row]:
             response = client.request(method, path, headers={**auth, **kwargs.pop("headers", {})}, **kwargs)
             response.raise_for_status()
             made = sum(calls.values())
-            summary = ", ".join(f"{name}×{n}" for name, n in sorted(calls.items())) or "none"
+            summary = ", ".join(f"{name}x{n}" for name, n in sorted(calls.items())) or "none"
             is_list = (method, path) == ("GET", "/notes")
             rows.append(
-                Row(GROUP, f"DynamoDB calls: {method} {path.replace(note_id, '{id}') if note_id else path}",
-                    made, "calls", 1 if is_list else None, "one Query" if is_list else "", note=summary)
+                Row(
+                    GROUP,
+                    f"DynamoDB calls: {method} {path.replace(note_id, '{id}') if note_id else path}",
+                    made,
+                    "calls",
+                    1 if is_list else None,
+                    "one Query" if is_list else "",
+                    note=summary,
+                )
             )
             return response
 
@@ -108,9 +120,9 @@ def dynamodb_rows(settings: Settings, token: str) -> list[Row]:
         etag = measured("GET", f"/notes/{note_id}").headers["ETag"]
         rows.pop()
         measured("PATCH", f"/notes/{note_id}", json={"title": "changed"}, headers={"If-Match": etag})
+        measured("GET", f"/notes/{note_id}/files")
         measured("DELETE", f"/notes/{note_id}")
-        measured("GET", "/me")
-        measured("GET", "/files")
+        measured("GET", "/users/me")
     return rows
 
 
@@ -118,5 +130,7 @@ def run(endpoints: Endpoints) -> list[Row]:
     facts = config.load()
     with emulator_environment(facts, endpoints):
         settings = settings_for(facts, endpoints)
-        user = firebase_accounts.sign_up(endpoints.firebase_auth_host, f"bench-{uuid.uuid4().hex[:8]}@example.com")
+        user = firebase_accounts.sign_up(
+            endpoints.firebase_auth_host, f"bench-{uuid.uuid4().hex[:8]}@example.com"
+        )
         return auth_rows(settings, user.id_token) + dynamodb_rows(settings, user.id_token)

@@ -18,11 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devstack import paths
-from devstack.tools import lambda_python_bin_dir
-
 from bench import artifact, cold_start, latency, per_request, start, suites
 from bench.measure import QUICK, Row, not_run
+from devstack import paths
+from devstack.tools import lambda_python_bin_dir
 
 RESULTS = Path(__file__).with_name("results.json")
 GROUPS = ["cold start", "latency", "start", "per request", "suites", "artifact", "sam local"]
@@ -30,12 +29,16 @@ GROUPS = ["cold start", "latency", "start", "per request", "suites", "artifact",
 
 def machine() -> dict[str, Any]:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
         platform.processor(),
     )
     mem_kb = next(
-        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
         if line.startswith("MemTotal")
     )
     bin_dir = lambda_python_bin_dir()
@@ -57,7 +60,9 @@ def machine() -> dict[str, Any]:
 
 def commit() -> str:
     def git(*argv: str) -> str:
-        return subprocess.run(["git", *argv], cwd=paths.REPO_ROOT, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", *argv], cwd=paths.REPO_ROOT, capture_output=True, text=True
+        ).stdout.strip()
 
     return git("rev-parse", "HEAD") + (" (uncommitted changes)" if git("status", "--porcelain") else "")
 
@@ -65,26 +70,42 @@ def commit() -> str:
 def _number(value: float | None, unit: str) -> str:
     if value is None:
         return "—"
-    text = f"{value:.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+    text = (
+        f"{value:.0f}"
+        if abs(value) >= 100 or value == int(value)
+        else f"{value:.2f}"
+        if abs(value) < 10
+        else f"{value:.1f}"
+    )
     return f"{text} {unit}".strip()
 
 
 def render(results: dict[str, Any]) -> str:
     """The table: one line per row (ours, the baseline it is measured against, ours / baseline)."""
-    rows = sorted(results["rows"], key=lambda row: GROUPS.index(row["group"]) if row["group"] in GROUPS else 99)
+    rows = sorted(
+        results["rows"], key=lambda row: GROUPS.index(row["group"]) if row["group"] in GROUPS else 99
+    )
     header = ("group", "measure", "ours", "against", "baseline", "ratio")
     lines = []
     for row in rows:
-        ratio = f"{row['ratio']:.2f}×" if row.get("ratio") is not None else ""
+        ratio = f"{row['ratio']:.2f}x" if row.get("ratio") is not None else ""
         lines.append(
-            (row["group"], row["metric"], _number(row["ours"], row["unit"]), row["baseline_name"],
-             _number(row["baseline"], row["unit"]) if row["baseline"] is not None else "", ratio)
+            (
+                row["group"],
+                row["metric"],
+                _number(row["ours"], row["unit"]),
+                row["baseline_name"],
+                _number(row["baseline"], row["unit"]) if row["baseline"] is not None else "",
+                ratio,
+            )
         )
     widths = [max(len(str(cells[i])) for cells in [header, *lines]) for i in range(len(header))]
-    out = [" | ".join(str(cell).ljust(width) for cell, width in zip(header, widths)).rstrip()]
+    out = [" | ".join(str(cell).ljust(width) for cell, width in zip(header, widths, strict=True)).rstrip()]
     out.append("-+-".join("-" * width for width in widths))
-    for row, cells in zip(rows, lines):
-        out.append(" | ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip())
+    for row, cells in zip(rows, lines, strict=True):
+        out.append(
+            " | ".join(str(cell).ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()
+        )
         if row.get("note"):
             out.append(f"{'':{widths[0]}} |   {row['note']}")
         for detail in row.get("detail") or []:
@@ -102,7 +123,7 @@ def _guarded(group: str, measure: Callable[[], list[Row]]) -> list[Row]:
     """A group that fails becomes a 'not run' row naming the error: the others still report."""
     try:
         return measure()
-    except Exception as error:  # noqa: BLE001 (reported in the table, with the traceback on stderr)
+    except Exception as error:
         traceback.print_exc()
         return [not_run(group, "(whole group)", f"{type(error).__name__}: {str(error)[:200]}")]
 
@@ -128,16 +149,21 @@ def main() -> int:
             rows += _guarded("cold start", cold_start.run)
     if wanted("start") or wanted("latency") or wanted("per_request"):
         with _phase("start, latency, per request"):
-            rows += _guarded("start", lambda: start.run(
-                during_warm=[
-                    *([latency.run] if wanted("latency") else []),
-                    *([per_request.run] if wanted("per_request") else []),
-                ]
-            ))
+            rows += _guarded(
+                "start",
+                lambda: start.run(
+                    during_warm=[
+                        *([latency.run] if wanted("latency") else []),
+                        *([per_request.run] if wanted("per_request") else []),
+                    ]
+                ),
+            )
     if wanted("suites"):
         with _phase("suites"):
-            rows += [not_run("suites", "unit, integration, e2e, devstack", "BENCH_QUICK=1")] if QUICK else _guarded(
-                "suites", suites.run
+            rows += (
+                [not_run("suites", "unit, integration, e2e, devstack", "BENCH_QUICK=1")]
+                if QUICK
+                else _guarded("suites", suites.run)
             )
     if wanted("artifact"):
         with _phase("artifact"):

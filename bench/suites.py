@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
-from devstack import paths
-
 from bench.measure import Row, uv_run
+from devstack import paths
 
 GROUP = "suites"
 SUITES = {
