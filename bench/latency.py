@@ -105,7 +105,7 @@ def run(endpoints: Endpoints) -> list[Row]:
                     "direct (uvicorn)",
                     note=f"chain overhead {p50_chain - p50_direct:.1f} ms"
                     + "".join(
-                        f"; {where} non-200: {', '.join(f'{code}x{n}' for code, n in sorted(codes.items()))}"
+                        f"; {where} non-200: {', '.join(f'{code}: {n}' for code, n in sorted(codes.items()))}"
                         for where, codes in (("chain", refused), ("direct", refused_direct))
                         if codes
                     ),

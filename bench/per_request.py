@@ -97,7 +97,7 @@ def dynamodb_rows(settings: Settings, token: str) -> list[Row]:
             response = client.request(method, path, headers={**auth, **kwargs.pop("headers", {})}, **kwargs)
             response.raise_for_status()
             made = sum(calls.values())
-            summary = ", ".join(f"{name}x{n}" for name, n in sorted(calls.items())) or "none"
+            summary = ", ".join(f"{name} {n}" for name, n in sorted(calls.items())) or "none"
             is_list = (method, path) == ("GET", "/notes")
             rows.append(
                 Row(
