@@ -55,6 +55,10 @@ logs: ## Follow the compose stack's logs
 	@scripts/compose.sh logs
 
 ##@ Tests and checks
+.PHONY: bench
+bench: install build ## Benchmarks side by side (cold start, latency, start, per request, suites, artifact): one table + bench/results.json (BENCH_QUICK=1: short)
+	$(RUN) python -m bench.run
+
 .PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser e2e fuzz smoke lint format typecheck check-iac check-security
 test: install install-browser lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, browser, compose, IaC + security checks
 	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose
@@ -100,7 +104,7 @@ format: ## Apply ruff formatting and fixes
 	$(RUN) ruff check --fix .
 
 typecheck: ## mypy --strict (the backend with its tests, then devstack with its own)
-	$(RUN) mypy backend tests
+	$(RUN) mypy backend tests bench
 	$(IN_DEVSTACK) mypy
 
 check-iac: ## sam validate --lint, cfn-lint, checkov, actionlint, zizmor, workflow + compose schemas, hadolint, shellcheck

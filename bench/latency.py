@@ -1,0 +1,130 @@
+"""Warm latency and throughput with a real load generator (hey, built from the Go module proxy into the tool
+cache): p50, p99 and req/s of GET /health and an authenticated GET /notes, direct (uvicorn inside the
+function) vs through the chain (gateway -> RIE -> adapter -> uvicorn), 1 and 8 concurrent clients,
+interleaved direct/chain within each round."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+import httpx
+
+from bench.measure import Row, median, rounds
+from devstack import paths
+from devstack.emulators import firebase_accounts
+from devstack.environment import Endpoints
+
+GROUP = "latency"
+HEY_VERSION = "0.1.5"
+NOTES = 20
+"""Notes the user owns, so GET /notes lists a page of real items."""
+
+
+def hey() -> str:
+    """The hey binary, built once per version into the tool cache (scripts/lib.sh's go_tool)."""
+    command = f'source "{paths.SCRIPTS / "lib.sh"}" && go_tool hey github.com/rakyll/hey {HEY_VERSION}'
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@dataclass(frozen=True)
+class Load:
+    p50_ms: float
+    p99_ms: float
+    rps: float
+    refused: Counter[str]
+    """Non-200 answers by status (the chain throttles past its execution environments, as Lambda does)."""
+
+
+def load(binary: str, url: str, *, requests: int, clients: int, token: str | None) -> Load:
+    """`hey -o csv`: one line per request (response-time, ..., status-code, offset), all in seconds."""
+    argv = [binary, "-n", str(requests), "-c", str(clients), "-o", "csv"]
+    if token:
+        argv += ["-H", f"Authorization: Bearer {token}"]
+    output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
+    records = list(csv.DictReader(io.StringIO(output)))
+    times = sorted(float(record["response-time"]) for record in records)
+    span = max(float(record["offset"]) + float(record["response-time"]) for record in records)
+    refused = Counter(record["status-code"] for record in records if record["status-code"] != "200")
+    refused["no answer"] = requests - len(records)
+    return Load(
+        p50_ms=times[len(times) // 2] * 1000,
+        p99_ms=times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
+        rps=len(records) / span,
+        refused=+refused,
+    )
+
+
+def run(endpoints: Endpoints) -> list[Row]:
+    binary = hey()
+    user = firebase_accounts.sign_up(
+        endpoints.firebase_auth_host, f"bench-{uuid.uuid4().hex[:8]}@example.com"
+    )
+    auth = {"Authorization": f"Bearer {user.id_token}"}
+    for number in range(NOTES):
+        httpx.post(
+            f"{endpoints.app}/notes", json={"title": f"note {number}"}, headers=auth, timeout=10
+        ).raise_for_status()
+    cases = [("/health", None), ("/notes", user.id_token)]
+    targets = {"direct": endpoints.app, "chain": endpoints.api}
+    # Warm every execution environment 8 clients need (each starts with a cold start).
+    for path, token in cases:
+        load(binary, f"{endpoints.api}{path}", requests=64, clients=8, token=token)
+    samples: dict[tuple[str, int, str], list[Load]] = {}
+    for _ in range(rounds(3)):
+        for path, token in cases:
+            for clients in (1, 8):
+                for target, base in targets.items():
+                    measured = load(
+                        binary,
+                        f"{base}{path}",
+                        requests=rounds(300, 100) if clients == 1 else rounds(400, 100),
+                        clients=clients,
+                        token=token,
+                    )
+                    samples.setdefault((path, clients, target), []).append(measured)
+    rows: list[Row] = []
+    for path, _ in cases:
+        for clients in (1, 8):
+            direct, chain = samples[(path, clients, "direct")], samples[(path, clients, "chain")]
+            what = f"GET {path}, {clients} client{'s' if clients > 1 else ''}"
+            refused = sum((s.refused for s in chain), Counter[str]())
+            refused_direct = sum((s.refused for s in direct), Counter[str]())
+            p50_chain, p50_direct = median([s.p50_ms for s in chain]), median([s.p50_ms for s in direct])
+            rows += [
+                Row(
+                    GROUP,
+                    f"{what}: p50",
+                    p50_chain,
+                    "ms",
+                    p50_direct,
+                    "direct (uvicorn)",
+                    note=f"chain overhead {p50_chain - p50_direct:.1f} ms"
+                    + "".join(
+                        f"; {where} non-200: {', '.join(f'{code}: {n}' for code, n in sorted(codes.items()))}"
+                        for where, codes in (("chain", refused), ("direct", refused_direct))
+                        if codes
+                    ),
+                ),
+                Row(
+                    GROUP,
+                    f"{what}: p99",
+                    median([s.p99_ms for s in chain]),
+                    "ms",
+                    median([s.p99_ms for s in direct]),
+                    "direct (uvicorn)",
+                ),
+                Row(
+                    GROUP,
+                    f"{what}: throughput",
+                    median([s.rps for s in chain]),
+                    "req/s",
+                    median([s.rps for s in direct]),
+                    "direct (uvicorn)",
+                ),
+            ]
+    return rows

@@ -1,0 +1,136 @@
+"""Per request, in-process, with the app built by backend/bootstrap.py against the running emulators (as
+tests/integration/conftest.py builds it): what verifying a token costs, with and without the revocation
+check, and how many DynamoDB calls each endpoint makes (botocore `before-call` events on the app's client)."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from bench.measure import Row, median, rounds
+from bootstrap import build_app, build_services
+from devstack import config
+from devstack.emulators import firebase_accounts
+from devstack.environment import Endpoints
+from infrastructure.aws import dynamodb_client
+from shared.settings import Settings
+
+GROUP = "per request"
+
+
+@contextmanager
+def emulator_environment(facts: config.LocalFacts, endpoints: Endpoints) -> Iterator[None]:
+    """The app's boto3 clients read credentials and region from the environment, as on Lambda."""
+    saved = dict(os.environ)
+    os.environ.update(facts.aws.client_environment(endpoints.aws))
+    os.environ.pop("AWS_PROFILE", None)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def settings_for(facts: config.LocalFacts, endpoints: Endpoints) -> Settings:
+    return Settings(
+        environment="test",
+        log_level="WARNING",
+        dynamodb_table=endpoints.table,
+        s3_bucket=endpoints.bucket,
+        firebase_project_id=endpoints.project_id,
+        aws_endpoint_url=endpoints.aws,
+        aws_region=facts.aws.region,
+        firebase_auth_emulator_host=endpoints.firebase_auth_host,
+    )
+
+
+def auth_rows(settings: Settings, token: str) -> list[Row]:
+    """Median µs per verify, plain and with check_revoked, interleaved in blocks."""
+    verifier = build_services(settings).token_verifier
+    verifier.verify(token, check_revoked=True)  # first call builds the client; not a per-request cost
+    samples: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds(5, 2)):
+        for revoked, calls in ((False, 200), (True, 20)):
+            began = time.perf_counter()
+            for _ in range(calls):
+                verifier.verify(token, check_revoked=revoked)
+            samples[revoked].append((time.perf_counter() - began) / calls * 1e6)
+    return [
+        Row(
+            GROUP,
+            "verify an emulator ID token + revocation check",
+            median(samples[True]),
+            "µs",
+            median(samples[False]),
+            "verify only",
+            note="emulator tokens are unsigned: no RS256 signature check in 'verify only' (not measured)",
+        ),
+    ]
+
+
+def dynamodb_rows(settings: Settings, token: str) -> list[Row]:
+    calls: Counter[str] = Counter()
+
+    def count(**event: Any) -> None:
+        calls[event["model"].name] += 1
+
+    # The app's client (dynamodb_client is cached per region and endpoint): its events are the app's calls.
+    dynamodb_client(settings.aws_region, settings.aws_endpoint_url).meta.events.register(
+        "before-call.dynamodb", count
+    )
+    rows: list[Row] = []
+    with TestClient(build_app(settings)) as client:
+        auth = {"Authorization": f"Bearer {token}"}
+        client.get("/users/me", headers=auth).raise_for_status()  # the first call creates the profile
+        for number in range(3):
+            client.post("/notes", json={"title": f"note {number}"}, headers=auth).raise_for_status()
+
+        def measured(method: str, path: str, **kwargs: Any) -> Any:
+            calls.clear()
+            response = client.request(method, path, headers={**auth, **kwargs.pop("headers", {})}, **kwargs)
+            response.raise_for_status()
+            made = sum(calls.values())
+            summary = ", ".join(f"{name} {n}" for name, n in sorted(calls.items())) or "none"
+            is_list = (method, path) == ("GET", "/notes")
+            rows.append(
+                Row(
+                    GROUP,
+                    f"DynamoDB calls: {method} {path.replace(note_id, '{id}') if note_id else path}",
+                    made,
+                    "calls",
+                    1 if is_list else None,
+                    "one Query" if is_list else "",
+                    note=summary,
+                )
+            )
+            return response
+
+        note_id = ""
+        created = measured("POST", "/notes", json={"title": "measured"})
+        note_id = created.json()["id"]
+        measured("GET", "/notes")
+        measured("GET", f"/notes/{note_id}")
+        etag = measured("GET", f"/notes/{note_id}").headers["ETag"]
+        rows.pop()
+        measured("PATCH", f"/notes/{note_id}", json={"title": "changed"}, headers={"If-Match": etag})
+        measured("GET", f"/notes/{note_id}/files")
+        measured("DELETE", f"/notes/{note_id}")
+        measured("GET", "/users/me")
+    return rows
+
+
+def run(endpoints: Endpoints) -> list[Row]:
+    facts = config.load()
+    with emulator_environment(facts, endpoints):
+        settings = settings_for(facts, endpoints)
+        user = firebase_accounts.sign_up(
+            endpoints.firebase_auth_host, f"bench-{uuid.uuid4().hex[:8]}@example.com"
+        )
+        return auth_rows(settings, user.id_token) + dynamodb_rows(settings, user.id_token)

@@ -1,0 +1,72 @@
+"""Start: each emulator alone, and the whole local environment (what `make dev` runs once installed and
+built) cold (a fresh state dir) and warm (the same dir again). Groups that need a running environment
+(latency, per request) run inside the warm one instead of starting their own."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+from bench.measure import Row, median, not_run, quiet, rounds
+from devstack import config
+from devstack.emulators.firebase import firebase_auth
+from devstack.emulators.ministack import ministack
+from devstack.environment import Endpoints, local_environment
+
+GROUP = "start"
+
+
+def time_to_ready(context: Callable[[], AbstractContextManager[object]]) -> float:
+    """Seconds from entering `context` until it yields (its part answers), then stops it."""
+    began = time.perf_counter()
+    with context():
+        return time.perf_counter() - began
+
+
+def run(during_warm: Sequence[Callable[[Endpoints], list[Row]]] = ()) -> list[Row]:
+    ministack_s = median(
+        [time_to_ready(lambda: ministack(config.load().isolated().aws, sink=quiet)) for _ in range(rounds(3))]
+    )
+
+    def firebase() -> AbstractContextManager[object]:
+        facts = config.load().isolated()
+        return firebase_auth(facts.firebase, facts.ports.firebase, sink=quiet)
+
+    firebase_s = median([time_to_ready(firebase) for _ in range(rounds(2))])
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-env-") as state:
+        data_dir = Path(state)
+        cold_s = time_to_ready(
+            lambda: local_environment(config.load().isolated(), data_dir=data_dir, sink=quiet)
+        )
+        began = time.perf_counter()
+        with local_environment(config.load().isolated(), data_dir=data_dir, sink=quiet) as (endpoints, _):
+            warm_s = time.perf_counter() - began
+            for measure in during_warm:
+                try:
+                    rows += measure(endpoints)
+                except Exception as error:
+                    traceback.print_exc()
+                    group = measure.__module__.rpartition(".")[2].replace("_", " ")
+                    rows.append(
+                        not_run(group, "(whole group)", f"{type(error).__name__}: {str(error)[:200]}")
+                    )
+    env = "local environment, warm"
+    return [
+        Row(
+            GROUP,
+            "local environment: warm vs cold state dir",
+            warm_s,
+            "s",
+            cold_s,
+            "cold (fresh state dir)",
+            note="devstack.environment.local_environment: emulators, deploy, gateway, first cold start",
+        ),
+        Row(GROUP, "MiniStack alone", ministack_s, "s", warm_s, env),
+        Row(GROUP, "Firebase Auth emulator alone", firebase_s, "s", warm_s, env),
+        *rows,
+    ]
