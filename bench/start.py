@@ -44,7 +44,8 @@ def run(during_warm: Sequence[Callable[[Endpoints], list[Row]]] = ()) -> list[Ro
             lambda: local_environment(config.load().isolated(), data_dir=data_dir, sink=quiet)
         )
         began = time.perf_counter()
-        with local_environment(config.load().isolated(), data_dir=data_dir, sink=quiet) as (endpoints, _):
+        with local_environment(config.load().isolated(), data_dir=data_dir, sink=quiet) as environment:
+            endpoints = environment.endpoints
             warm_s = time.perf_counter() - began
             for measure in during_warm:
                 try:
