@@ -17,7 +17,7 @@ import httpx
 from bench.measure import Row, median, rounds
 from devstack import paths
 from devstack.emulators import firebase_accounts
-from devstack.environment import Endpoints
+from devstack.environment import RunningEnvironment
 
 GROUP = "latency"
 HEY_VERSION = "0.1.5"
@@ -59,7 +59,8 @@ def load(binary: str, url: str, *, requests: int, clients: int, token: str | Non
     )
 
 
-def run(endpoints: Endpoints) -> list[Row]:
+def run(environment: RunningEnvironment) -> list[Row]:
+    endpoints = environment.endpoints
     binary = hey()
     user = firebase_accounts.sign_up(
         endpoints.firebase_auth_host, f"bench-{uuid.uuid4().hex[:8]}@example.com"

@@ -18,7 +18,7 @@ from bench.measure import Row, median, rounds
 from bootstrap import build_app, build_services
 from devstack import config
 from devstack.emulators import firebase_accounts
-from devstack.environment import Endpoints
+from devstack.environment import Endpoints, RunningEnvironment
 from infrastructure.aws import dynamodb_client
 from shared.settings import Settings
 
@@ -126,7 +126,8 @@ def dynamodb_rows(settings: Settings, token: str) -> list[Row]:
     return rows
 
 
-def run(endpoints: Endpoints) -> list[Row]:
+def run(environment: RunningEnvironment) -> list[Row]:
+    endpoints = environment.endpoints
     facts = config.load()
     with emulator_environment(facts, endpoints):
         settings = settings_for(facts, endpoints)

@@ -1,8 +1,8 @@
 """`make bench`: run every group, print one table, write bench/results.json with the machine and commit.
 
 BENCH_QUICK=1: one round each and no suites (for a short run while developing);
-BENCH_ONLY=cold_start,artifact: only those groups. Either writes .local/bench-partial.json instead, so the
-committed results stay a full run's.
+BENCH_ONLY=cold_start,artifact: only those groups (the others: start, latency, per_request, reload,
+suites). Either writes .local/bench-partial.json instead, so the committed results stay a full run's.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import artifact, cold_start, latency, per_request, start, suites
+from bench import artifact, cold_start, latency, per_request, reload, start, suites
 from bench.measure import QUICK, Row, not_run
 from devstack import paths
 from devstack.tools import lambda_python_bin_dir
@@ -150,7 +150,7 @@ def main() -> int:
     if wanted("cold_start"):
         with _phase("cold start"):
             rows += _guarded("cold start", cold_start.run)
-    if wanted("start") or wanted("latency") or wanted("per_request"):
+    if wanted("start") or wanted("latency") or wanted("per_request") or wanted("reload"):
         with _phase("start, latency, per request"):
             rows += _guarded(
                 "start",
@@ -158,6 +158,7 @@ def main() -> int:
                     during_warm=[
                         *([latency.run] if wanted("latency") else []),
                         *([per_request.run] if wanted("per_request") else []),
+                        *([reload.run] if wanted("reload") else []),
                     ]
                 ),
             )

@@ -15,7 +15,7 @@ from bench.measure import Row, median, not_run, quiet, rounds
 from devstack import config
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
-from devstack.environment import Endpoints, local_environment
+from devstack.environment import RunningEnvironment, local_environment
 
 GROUP = "start"
 
@@ -27,7 +27,7 @@ def time_to_ready(context: Callable[[], AbstractContextManager[object]]) -> floa
         return time.perf_counter() - began
 
 
-def run(during_warm: Sequence[Callable[[Endpoints], list[Row]]] = ()) -> list[Row]:
+def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -> list[Row]:
     ministack_s = median(
         [time_to_ready(lambda: ministack(config.load().isolated().aws, sink=quiet)) for _ in range(rounds(3))]
     )
@@ -45,11 +45,10 @@ def run(during_warm: Sequence[Callable[[Endpoints], list[Row]]] = ()) -> list[Ro
         )
         began = time.perf_counter()
         with local_environment(config.load().isolated(), data_dir=data_dir, sink=quiet) as environment:
-            endpoints = environment.endpoints
             warm_s = time.perf_counter() - began
             for measure in during_warm:
                 try:
-                    rows += measure(endpoints)
+                    rows += measure(environment)
                 except Exception as error:
                     traceback.print_exc()
                     group = measure.__module__.rpartition(".")[2].replace("_", " ")
