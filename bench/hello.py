@@ -6,12 +6,10 @@ lock has them."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 from devstack import paths
-from devstack.lambdafn.sandbox import locked_version
-from devstack.tools import tool
+from devstack.lambdafn.sandbox import install_for_runtime, locked_version
 
 FUNCTION = "ApiFunction"
 """The chain reads the function's settings from template.yml by the artifact directory's name."""
@@ -30,17 +28,7 @@ MANGUM_HANDLER = 'from mangum import Mangum\n\nhandler = Mangum(app, lifespan="o
 
 def cp313_install(target: Path, *requirements: str) -> None:
     """What backend/Makefile does for ours: wheels for the python3.13 x86_64 runtime, without Docker."""
-    argv = [
-        tool("uv"),
-        "pip",
-        "install",
-        "--quiet",
-        "--no-config",
-        "--python-platform",
-        "x86_64-manylinux2014",
-    ]
-    argv += ["--python-version", "3.13", "--only-binary", ":all:", "--no-compile", "--target", str(target)]
-    subprocess.run([*argv, *requirements], check=True, capture_output=True, text=True)
+    install_for_runtime(target, *requirements)
     shutil.rmtree(target / "bin", ignore_errors=True)
 
 

@@ -47,7 +47,10 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def lambda_python() -> Path:
     bin_dir = lambda_python_bin_dir()
     if bin_dir is None:
-        pytest.skip("no CPython 3.13 on this machine: the zip's cp313 wheels load only in it")
+        pytest.fail(
+            "No CPython 3.13 (the zip's cp313 wheels load only in it): run `make install`, which uses "
+            "pyenv's 3.13 or python3.13 on PATH; install one with `pyenv install 3.13`."
+        )
     return bin_dir / "python3.13"
 
 

@@ -49,14 +49,9 @@ def locked_version(package: str) -> str:
     raise StartupError(f"lambda chain: {package} is not in uv.lock")
 
 
-def prepare_runtime_python(target: Path = RUNTIME_PYTHON, sink: LogSink = print_sink) -> Path:
-    """boto3 (uv.lock's version) for cp313, standing in for the one the python3.13 runtime ships."""
-    version = locked_version("boto3")
-    marker = target / f".boto3-{version}"
-    if marker.exists():
-        return target
-    sink("lambda", f"installing boto3 {version} as the runtime-provided SDK into {target}")
-    shutil.rmtree(target, ignore_errors=True)
+def install_for_runtime(target: Path, *requirements: str) -> None:
+    """`requirements` into `target` as the python3.13 x86_64 runtime loads them (cp313 manylinux wheels, no
+    bytecode), without Docker or a local 3.13; raises CalledProcessError (its stderr says why)."""
     argv = [
         tool("uv"),
         "pip",
@@ -66,17 +61,23 @@ def prepare_runtime_python(target: Path = RUNTIME_PYTHON, sink: LogSink = print_
         "--python-platform",
         "x86_64-manylinux2014",
     ]
-    argv += [
-        "--python-version",
-        "3.13",
-        "--only-binary",
-        ":all:",
-        "--target",
-        str(target),
-        f"boto3=={version}",
-    ]
-    result = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise StartupError(f"lambda chain: could not install boto3 for the runtime:\n{result.stderr}")
+    argv += ["--python-version", "3.13", "--only-binary", ":all:", "--no-compile", "--target", str(target)]
+    subprocess.run([*argv, *requirements], check=True, capture_output=True, text=True)
+
+
+def prepare_runtime_python(target: Path = RUNTIME_PYTHON, sink: LogSink = print_sink) -> Path:
+    """boto3 (uv.lock's version) for cp313, standing in for the one the python3.13 runtime ships."""
+    version = locked_version("boto3")
+    marker = target / f".boto3-{version}"
+    if marker.exists():
+        return target
+    sink("lambda", f"installing boto3 {version} as the runtime-provided SDK into {target}")
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        install_for_runtime(target, f"boto3=={version}")
+    except subprocess.CalledProcessError as error:
+        raise StartupError(
+            f"lambda chain: could not install boto3 for the runtime:\n{error.stderr}"
+        ) from None
     marker.touch()
     return target
