@@ -41,8 +41,10 @@ npm_ci_locked() {
 lambda_python() {
   local candidate
   for candidate in "$(command -v python3.13 2>/dev/null)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13.*/bin/python3.13; do
-    # A pyenv shim can exist for a version that is not active: it must actually run.
-    [ -x "$candidate" ] && "$candidate" -c 'import sys' 2>/dev/null && { echo "$candidate"; return 0; }
+    # A pyenv shim can exist for a version that is not active: it must actually run. Never a virtualenv's
+    # (under `uv run` .venv/bin comes first): the function would import the dev tools the zip lacks.
+    [ -x "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.prefix != sys.base_prefix)' 2>/dev/null \
+      && { echo "$candidate"; return 0; }
   done
   return 1
 }
