@@ -6,7 +6,6 @@ target: under 2 s."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import tempfile
 import threading
 import time
@@ -16,10 +15,9 @@ from pathlib import Path
 import httpx
 
 from bench.measure import Row, median, quiet, rounds
-from devstack import paths
 from devstack.emulators import firebase_accounts
 from devstack.environment import RunningEnvironment
-from devstack.reload import Reloader
+from devstack.reload import Reloader, copy_project
 
 GROUP = "hot reload"
 ROUTE = Path("api/routes/health.py")
@@ -40,10 +38,9 @@ def run(environment: RunningEnvironment) -> list[Row]:
     note = httpx.post(f"{api}/notes", json={"title": "before the reloads"}, headers=auth, timeout=30)
     note.raise_for_status()
     with tempfile.TemporaryDirectory(prefix="bench-reload-") as scratch:
-        source = Path(scratch) / "backend"
-        shutil.copytree(paths.BACKEND, source, ignore=shutil.ignore_patterns("__pycache__"))
+        project = copy_project(Path(scratch) / "project")
         reloader = Reloader(
-            environment.function, source_dir=source, artifacts_dir=Path(scratch) / "artifacts", sink=quiet
+            environment.function, project_dir=project, artifacts_dir=Path(scratch) / "artifacts", sink=quiet
         )
         stop = threading.Event()
 
@@ -58,7 +55,7 @@ def run(environment: RunningEnvironment) -> list[Row]:
         watcher = threading.Thread(target=watch, name="bench-reload")
         watcher.start()
         time.sleep(1.0)  # the watch is armed
-        route = source / ROUTE
+        route = project / "backend" / ROUTE
         original = route.read_text()
         served_s: list[float] = []
         statuses: list[int] = []

@@ -1,24 +1,28 @@
 """The function's execution environments on the real chain, as `make dev` runs them: parallel requests run in
 environments of their own; requests that arrive while new code loads are served (a request during a reload
-used to reach RIE together with the warm-up invoke, and RIE crashed); a saved change is served, and a change
-that does not start is reported while the previous code keeps serving."""
+used to reach RIE together with the warm-up invoke, and RIE crashed); a saved change is served, a change
+that does not start is reported while the previous code keeps serving, and a dependency added to uv.lock is
+built and served."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
+import contextlib
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from devstack import config, paths
+from devstack import config
 from devstack.apigw.gateway import HEALTH_PATH, Gateway
 from devstack.lambdafn.local_function import ChainFactory, LocalFunction
-from devstack.reload import Reloader
+from devstack.reload import Reloader, copy_project
 from devstack.supervision import LogCapture, ServerThread
+from devstack.tools import tool
 
 from .chain_helpers import OVERRIDES
 
@@ -84,20 +88,19 @@ def test_requests_during_a_reload_are_served(served: Served) -> None:
 
 
 @pytest.fixture
-def source(tmp_path: Path) -> Path:
-    """A copy of backend/ to edit, as a developer edits backend/ under `make dev`."""
-    copy = tmp_path / "backend"
-    shutil.copytree(paths.BACKEND, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    return copy
+def project(tmp_path: Path) -> Path:
+    """A copy of what a reload reads (backend/, uv.lock, template.yml ...), to edit as a developer edits the
+    checkout under `make dev`."""
+    return copy_project(tmp_path / "project")
 
 
 def test_a_saved_change_is_served_and_a_broken_one_never(
-    served: Served, source: Path, tmp_path: Path
+    served: Served, project: Path, tmp_path: Path
 ) -> None:
     reloader = Reloader(
-        served.function, source_dir=source, artifacts_dir=tmp_path / "artifacts", sink=served.logs
+        served.function, project_dir=project, artifacts_dir=tmp_path / "artifacts", sink=served.logs
     )
-    route = source / HEALTH_ROUTE
+    route = project / "backend" / HEALTH_ROUTE
     route.write_text(route.read_text().replace('status="healthy"', 'status="healthy, reloaded"'))
     assert reloader.apply([route])
     assert served.health().json()["status"] == "healthy, reloaded"
@@ -107,3 +110,63 @@ def test_a_saved_change_is_served_and_a_broken_one_never(
     response = served.health()
     assert (response.status_code, response.json()["status"]) == (200, "healthy, reloaded")
     assert any("previous code keeps serving" in line for line in served.logs.of("reload"))
+
+
+class _Stop(Exception):
+    pass
+
+
+def _uv_add(project: Path, *args: str) -> None:
+    """`uv add` as a developer runs it, from uv's cache (the package is in the lock's dev tools already)."""
+    subprocess.run(
+        [tool("uv"), "add", "--offline", "--no-sync", *args], cwd=project, check=True, capture_output=True
+    )
+
+
+def test_a_dependency_added_to_uv_lock_is_built_and_served(
+    served: Served, project: Path, tmp_path: Path
+) -> None:
+    reloader = Reloader(
+        served.function, project_dir=project, artifacts_dir=tmp_path / "artifacts", sink=served.logs
+    )
+    requirements = project / "backend" / "requirements.txt"
+    _uv_add(project, "--dev", "iniconfig==2.3.1")  # a developer tool: the lock moves, the zip does not
+    assert reloader.apply([project / "uv.lock"])
+    assert (reloader.loaded, "iniconfig" in requirements.read_text()) == (0, False)
+
+    # Code that imports it does not start: the function sees the zip, not the dev environment (it did).
+    route = project / "backend" / HEALTH_ROUTE
+    route.write_text(
+        "import iniconfig\n"
+        + route.read_text().replace('status="healthy"', 'status=f"healthy, with {iniconfig.__name__}"')
+    )
+    assert not reloader.apply([route])
+
+    stop = threading.Event()
+
+    def until_stopped() -> None:
+        if stop.is_set():
+            raise _Stop
+
+    def watch() -> None:
+        with contextlib.suppress(_Stop):
+            reloader.watch(between_changes=until_stopped, every_ms=100)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        time.sleep(1.0)  # the watch is armed
+        _uv_add(project, "--package", "backend", "iniconfig==2.3.1")
+        deadline = time.monotonic() + 180
+        while served.health().json()["status"] != "healthy, with iniconfig":
+            assert time.monotonic() < deadline, "the new dependency was not served within 180 s"
+            time.sleep(0.5)
+    finally:
+        stop.set()
+        watcher.join(timeout=60)
+    assert "iniconfig==2.3.1" in requirements.read_text().splitlines()  # re-exported from the lock
+    assert any("sam build" in line for line in served.logs.of("reload"))
+    # The export rewrote requirements.txt; that echo is not another build.
+    loaded = reloader.loaded
+    assert reloader.apply([requirements])
+    assert reloader.loaded == loaded
