@@ -5,6 +5,8 @@ SHELL := bash
 # The tool cache (uv, sam, ministack, RIE, adapter) comes first on PATH; scripts/lib.sh says where it is.
 export PATH := $(shell scripts/lib.sh tools-bin):$(PATH)
 export UV_PYTHON_DOWNLOADS := never
+# The runtime's Python (CPython 3.13): backend/Makefile compiles the zip's bytecode with it.
+export LAMBDA_PYTHON := $(shell scripts/lib.sh lambda-python)
 RUN := uv run --frozen
 # devstack/ is the local environment (a workspace member): its console script, and its own tests and types.
 DEVSTACK := $(RUN) devstack

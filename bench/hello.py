@@ -1,11 +1,12 @@
 """The baselines' artifacts, generated in a temporary directory: a hello-world FastAPI under the adapter
-(main.py + our run.sh) and the same app under Mangum (a zip handler). Packages are installed the way
-backend/Makefile installs ours (cp313 manylinux wheels into the artifact), at uv.lock's versions where the
-lock has them."""
+(main.py + our run.sh) and the same app under Mangum (a zip handler). Packages are installed and packaged the
+way backend/Makefile does ours (cp313 manylinux wheels into the artifact, then its cold-start-ready: bytecode,
+stripped libraries), at uv.lock's versions where the lock has them."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 from devstack import paths
@@ -30,6 +31,8 @@ def cp313_install(target: Path, *requirements: str) -> None:
     """What backend/Makefile does for ours: wheels for the python3.13 x86_64 runtime, without Docker."""
     install_for_runtime(target, *requirements)
     shutil.rmtree(target / "bin", ignore_errors=True)
+    ready = ["make", "--no-print-directory", "-C", str(paths.BACKEND), "cold-start-ready"]
+    subprocess.run([*ready, f"ARTIFACTS_DIR={target}"], check=True, capture_output=True)
 
 
 def pinned(package: str) -> str:
@@ -54,7 +57,7 @@ def mangum_artifact(root: Path) -> tuple[Path, Path]:
     cp313_install(artifact, pinned("fastapi"), "mangum")
     (artifact / "main.py").write_text(HELLO_APP + "\n" + MANGUM_HANDLER)
     runtime = root / "mangum" / "runtime"
-    cp313_install(runtime, "awslambdaric")
+    install_for_runtime(runtime, "awslambdaric")
     return artifact, runtime
 
 

@@ -92,3 +92,18 @@ def test_smoke_tests_run_in_a_job_without_aws_credentials() -> None:
         assert "deploy" in job["needs"]
         for scope in (job, *job["steps"]):
             assert not AWS_CREDENTIAL_VARIABLES & set(scope.get("env", {})), _describe(scope)
+
+
+def test_the_build_job_has_the_runtimes_python() -> None:
+    """backend/Makefile compiles the zip's bytecode with CPython 3.13 and fails without it: the job that runs
+    `sam build` sets it up (the setup action's `python` input, on unless turned off)."""
+
+    def runs_sam_build(job: dict[str, Any]) -> bool:
+        return any("sam build" in str(step.get("run", "")) for step in job["steps"])
+
+    building = [job for job in jobs().values() if runs_sam_build(job)]
+    assert building, "no job runs sam build"
+    for job in building:
+        setups = [step for step in job["steps"] if step.get("uses") == "./.github/actions/setup"]
+        assert setups, "the sam build job does not run the setup action"
+        assert all(str(step.get("with", {}).get("python", "true")) == "true" for step in setups)

@@ -124,6 +124,23 @@ def test_everything_the_app_imports_is_in_the_artifact(artifact: Path, lambda_py
     assert answer["failed"] == {}
 
 
+def test_the_artifact_is_made_for_a_cold_start(artifact: Path) -> None:
+    """Lambda's /var/task is read-only, so nothing compiled at a cold start is kept: the dependencies come as
+    bytecode (backend/Makefile's cold-start-ready), our code as source with its bytecode beside it (tracebacks
+    keep their lines), and the other tests here import from exactly these bytes."""
+    own = {init.parent.name for init in BACKEND.glob("*/__init__.py")} | {"main.py", "bootstrap.py"}
+    dependency_files = [
+        file
+        for entry in artifact.iterdir()
+        if entry.name not in own and not entry.name.endswith(".dist-info")
+        for file in ([entry] if entry.is_file() else entry.rglob("*"))
+    ]
+    assert [file for file in dependency_files if file.suffix == ".py"] == []
+    assert sum(file.suffix == ".pyc" for file in dependency_files) > 500
+    for source in [artifact / "main.py", *(artifact / "api").rglob("*.py")]:
+        assert list((source.parent / "__pycache__").glob(f"{source.stem}.cpython-313.pyc")), source
+
+
 def test_production_tokens_are_verified_from_the_artifact(artifact: Path, lambda_python: Path) -> None:
     """The RS256 path: the certificate fetched (requests, cachecontrol), the signature checked (google-auth on
     cryptography's Rust bindings), the claims read. One of each outcome, so a verifier that accepts or

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from devstack import paths
 from devstack.supervision import LogSink, StartupError, print_sink
-from devstack.tools import LambdaTools, tool
+from devstack.tools import LambdaTools, lambda_python_bin_dir, tool
 
 LAMBDA_STATE = paths.LOCAL_STATE / "lambda"
 OPT_DIR = LAMBDA_STATE / "opt"
@@ -51,7 +51,8 @@ def locked_version(package: str) -> str:
 
 def install_for_runtime(target: Path, *requirements: str) -> None:
     """`requirements` into `target` as the python3.13 x86_64 runtime loads them (cp313 manylinux wheels, no
-    bytecode), without Docker or a local 3.13; raises CalledProcessError (its stderr says why)."""
+    bytecode), without Docker or a local 3.13; raises CalledProcessError (its stderr says why). Copies, never
+    hard links to uv's cache: backend/Makefile's cold-start-ready rewrites files in place."""
     argv = [
         tool("uv"),
         "pip",
@@ -61,23 +62,29 @@ def install_for_runtime(target: Path, *requirements: str) -> None:
         "--python-platform",
         "x86_64-manylinux2014",
     ]
-    argv += ["--python-version", "3.13", "--only-binary", ":all:", "--no-compile", "--target", str(target)]
+    argv += ["--python-version", "3.13", "--only-binary", ":all:", "--no-compile", "--link-mode", "copy"]
+    argv += ["--target", str(target)]
     subprocess.run([*argv, *requirements], check=True, capture_output=True, text=True)
 
 
 def prepare_runtime_python(target: Path = RUNTIME_PYTHON, sink: LogSink = print_sink) -> Path:
-    """boto3 (uv.lock's version) for cp313, standing in for the one the python3.13 runtime ships."""
+    """boto3 (uv.lock's version) for cp313, standing in for the one the python3.13 runtime ships: installed
+    by pip there, so with its bytecode (as compose's stand-in image has it), which a cold start loads."""
     version = locked_version("boto3")
-    marker = target / f".boto3-{version}"
+    marker = target / f".boto3-{version}-compiled"
     if marker.exists():
         return target
     sink("lambda", f"installing boto3 {version} as the runtime-provided SDK into {target}")
     shutil.rmtree(target, ignore_errors=True)
+    python_bin = lambda_python_bin_dir()
     try:
         install_for_runtime(target, f"boto3=={version}")
+        if python_bin is not None:  # without a 3.13 the chain warns, and runs on the default python3
+            compile_all = [str(python_bin / "python3.13"), "-m", "compileall", "-q", str(target)]
+            subprocess.run(compile_all, check=True, capture_output=True, text=True)
     except subprocess.CalledProcessError as error:
         raise StartupError(
-            f"lambda chain: could not install boto3 for the runtime:\n{error.stderr}"
+            f"lambda chain: could not install boto3 for the runtime:\n{error.stdout}{error.stderr}"
         ) from None
     marker.touch()
     return target
