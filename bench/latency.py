@@ -50,7 +50,8 @@ def load(binary: str, url: str, *, requests: int, clients: int, token: str | Non
     times = sorted(float(record["response-time"]) for record in records)
     span = max(float(record["offset"]) + float(record["response-time"]) for record in records)
     refused = Counter(record["status-code"] for record in records if record["status-code"] != "200")
-    refused["no answer"] = requests - len(records)
+    sent = requests - requests % clients  # hey rounds -n down to a multiple of -c
+    refused["no answer"] = sent - len(records)
     return Load(
         p50_ms=times[len(times) // 2] * 1000,
         p99_ms=times[min(len(times) - 1, int(len(times) * 0.99))] * 1000,
