@@ -23,14 +23,15 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import httpx
-
+from devstack.lambdafn.rie_client import RieAnswer, RieConnection, RieError
 from devstack.supervision import LogSink, print_sink
 
 #: Requests that may wait for an environment at once; past it, Lambda's throttle.
 MAX_WAITING = 64
 #: How much longer than the function's Timeout an invocation may occupy RIE (RIE ends it at the Timeout).
 INVOCATION_GRACE_S = 5.0
+#: Connecting to a started RIE is immediate; past this it is not there.
+CONNECT_TIMEOUT_S = 5.0
 #: Lambda keeps an idle environment for minutes, unspecified; locally 5 minutes.
 IDLE_S = 300.0
 #: How often idle environments are looked at (a dead one is reported within this).
@@ -98,6 +99,12 @@ class _Slot:
     generation: int
     environment: Environment
     last_used: float = field(default_factory=time.monotonic)
+    connection: RieConnection | None = None
+    """Opened by the first invocation (an environment's invoke URL is known once it has started)."""
+
+    def close_connection(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
 
 
 @dataclass(frozen=True)
@@ -151,7 +158,6 @@ class EnvironmentPool:
         self._slots: list[_Slot] = []
         self._idle: list[_Slot] = []
         self._waiters: deque[asyncio.Future[_Slot]] = deque()
-        self._client: httpx.AsyncClient | None = None
         self._reaper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -207,24 +213,22 @@ class EnvironmentPool:
     async def _run_on(self, slot: _Slot, payload: bytes, deadline: float) -> Invocation:
         """Invoke `slot`'s environment, which this invocation holds until RIE answers; then check it in."""
         self.invocations += 1
-        task = asyncio.ensure_future(self._http().post(slot.environment.invoke_url, content=payload))
+        if slot.connection is None:
+            slot.connection = RieConnection(
+                slot.environment.invoke_url,
+                connect_timeout_s=CONNECT_TIMEOUT_S,
+                hold_limit_s=self.function_timeout_s + INVOCATION_GRACE_S,
+            )
+        task = asyncio.ensure_future(slot.connection.post(payload))
         task.add_done_callback(lambda done: self._checkin(slot, failed=_failed(done)))
         remaining = deadline - asyncio.get_running_loop().time()
         try:
-            response = await asyncio.wait_for(asyncio.shield(task), remaining)
+            answer = await asyncio.wait_for(asyncio.shield(task), remaining)
         except TimeoutError as exc:
             raise NoEnvironmentError(f"environment {slot.number} did not answer in time") from exc
-        except httpx.HTTPError as exc:
-            raise NoEnvironmentError(f"RIE at {slot.environment.invoke_url} unreachable: {exc!r}") from exc
-        return Invocation(
-            response.status_code, "x-amz-function-error" in response.headers, response.content, slot.number
-        )
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            hold_limit = self.function_timeout_s + INVOCATION_GRACE_S
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(hold_limit, connect=5.0))
-        return self._client
+        except RieError as exc:
+            raise NoEnvironmentError(str(exc)) from exc
+        return Invocation(answer.status, "x-amz-function-error" in answer.headers, answer.body, slot.number)
 
     async def _checkout(self, deadline: float, client_gone: asyncio.Event) -> _Slot:
         self._start_reaper()
@@ -332,6 +336,7 @@ class EnvironmentPool:
         with contextlib.suppress(ValueError):
             self._idle.remove(slot)
         self.sink("lambda", f"environment {slot.number}: {why}")
+        slot.close_connection()
         self._stopping.add(slot.number)
         stopped = asyncio.get_running_loop().run_in_executor(None, slot.environment.stop)
         stopped.add_done_callback(lambda _: self._stopping.discard(slot.number))
@@ -404,14 +409,13 @@ class EnvironmentPool:
                     self._discard(slot, f"stopping: idle for {self.idle_s:.0f} s")
 
     async def aclose(self) -> None:
-        """Stop every environment (busy ones too) and the HTTP client."""
+        """Stop every environment (busy ones too) and close the connections to them."""
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
+        for slot in self._slots:
+            slot.close_connection()
         await asyncio.to_thread(self.stop_all)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     def stop_all(self) -> None:
         """Stop every environment, from any thread once the loop has stopped (idempotent)."""
@@ -420,6 +424,6 @@ class EnvironmentPool:
             slot.environment.stop()
 
 
-def _failed(done: asyncio.Future[httpx.Response]) -> bool:
+def _failed(done: asyncio.Future[RieAnswer]) -> bool:
     # Retrieved here too, for when nobody awaits the invocation any more (its caller timed out).
     return done.cancelled() or done.exception() is not None
