@@ -1,11 +1,15 @@
-"""Start: each emulator alone, and the whole local environment (what `make dev` runs once installed and
-built) cold (a fresh state dir) and warm (the same dir again). Groups that need a running environment
-(latency, per request, reload) run inside the warm one instead of starting their own; its gateway plays the
-template with GET /health's throttle raised (load_test_template)."""
+"""Start: each emulator alone; the whole local environment (what `make dev` runs once installed and built)
+cold (a fresh state dir) and warm (the same dir again); and `make dev` itself, as a developer types it (its
+install check and build included), until it has written its run file (everything answers, the dev user too).
+Groups that need a running environment (latency, per request, reload) run inside the warm one instead of
+starting their own; its gateway plays the template with GET /health's throttle raised (load_test_template)."""
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
 import tempfile
 import time
 import traceback
@@ -20,6 +24,8 @@ from devstack.emulators.ministack import ministack
 from devstack.environment import RunningEnvironment, local_environment
 
 GROUP = "start"
+MAKE_DEV_TARGET_S = 15.0
+MAKE_DEV_LIMIT_S = 300.0
 
 
 def time_to_ready(context: Callable[[], AbstractContextManager[object]]) -> float:
@@ -42,6 +48,32 @@ def load_test_template(directory: Path) -> Path:
     copy = directory / "template.yml"
     copy.write_text(text)
     return copy
+
+
+def make_dev_s(state_dir: Path) -> float:
+    """Seconds from `make dev` to its run file, in `state_dir` (DEVSTACK_STATE_DIR); then Ctrl-C."""
+    run_file = state_dir / paths.RUN_FILE.relative_to(paths.STATE_DIR)
+    began = time.perf_counter()
+    make_dev = subprocess.Popen(
+        ["make", "--no-print-directory", "dev"],
+        cwd=paths.REPO_ROOT,
+        env={**os.environ, "DEVSTACK_STATE_DIR": str(state_dir)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        while not run_file.exists():
+            if make_dev.poll() is not None:
+                error = make_dev.stderr.read().decode(errors="replace") if make_dev.stderr else ""
+                raise RuntimeError(f"make dev exited with {make_dev.returncode}: {error[-300:]}")
+            if time.perf_counter() - began > MAKE_DEV_LIMIT_S:
+                raise RuntimeError(f"make dev was not up within {MAKE_DEV_LIMIT_S:.0f} s")
+            time.sleep(0.1)
+        return time.perf_counter() - began
+    finally:
+        os.killpg(make_dev.pid, signal.SIGINT)
+        make_dev.wait(timeout=60)
 
 
 def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -> list[Row]:
@@ -78,8 +110,20 @@ def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -
                     rows.append(
                         not_run(group, "(whole group)", f"{type(error).__name__}: {str(error)[:200]}")
                     )
+    with tempfile.TemporaryDirectory(prefix="bench-make-dev-") as state:
+        first_s = make_dev_s(Path(state))
+        make_dev_warm_s = median([make_dev_s(Path(state)) for _ in range(rounds(2))])
     env = "local environment, warm"
     return [
+        Row(
+            GROUP,
+            "make dev, warm (tools, build and data present)",
+            make_dev_warm_s,
+            "s",
+            MAKE_DEV_TARGET_S,
+            "the benchmarks issue's target",
+            note=f"its first start in a fresh state dir: {first_s:.1f} s (deploy, dev user)",
+        ),
         Row(
             GROUP,
             "local environment: warm vs cold state dir",
