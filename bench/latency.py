@@ -17,7 +17,8 @@ import httpx
 from bench.measure import Row, median, rounds
 from devstack import paths
 from devstack.emulators import firebase_accounts
-from devstack.environment import RunningEnvironment
+from devstack.emulators.firebase_accounts import AuthUser
+from devstack.environment import Endpoints, RunningEnvironment
 
 GROUP = "latency"
 HEY_VERSION = "0.1.5"
@@ -40,9 +41,14 @@ class Load:
     """Non-200 answers by status (the chain throttles past its execution environments, as Lambda does)."""
 
 
-def load(binary: str, url: str, *, requests: int, clients: int, token: str | None) -> Load:
-    """`hey -o csv`: one line per request (response-time, ..., status-code, offset), all in seconds."""
+def load(
+    binary: str, url: str, *, requests: int, clients: int, token: str | None, rate: float | None = None
+) -> Load:
+    """`hey -o csv`: one line per request (response-time, ..., status-code, offset), all in seconds.
+    `rate`: requests per second per client (hey -q), to stay under a route's throttle."""
     argv = [binary, "-n", str(requests), "-c", str(clients), "-o", "csv"]
+    if rate:
+        argv += ["-q", str(rate)]
     if token:
         argv += ["-H", f"Authorization: Bearer {token}"]
     output = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
@@ -60,9 +66,8 @@ def load(binary: str, url: str, *, requests: int, clients: int, token: str | Non
     )
 
 
-def run(environment: RunningEnvironment) -> list[Row]:
-    endpoints = environment.endpoints
-    binary = hey()
+def user_with_notes(endpoints: Endpoints) -> AuthUser:
+    """A new user owning NOTES notes (created straight on the app), whose GET /notes lists real items."""
     user = firebase_accounts.sign_up(
         endpoints.firebase_auth_host, f"bench-{uuid.uuid4().hex[:8]}@example.com"
     )
@@ -71,6 +76,13 @@ def run(environment: RunningEnvironment) -> list[Row]:
         httpx.post(
             f"{endpoints.app}/notes", json={"title": f"note {number}"}, headers=auth, timeout=10
         ).raise_for_status()
+    return user
+
+
+def run(environment: RunningEnvironment) -> list[Row]:
+    endpoints = environment.endpoints
+    binary = hey()
+    user = user_with_notes(endpoints)
     cases = [("/health", None), ("/notes", user.id_token)]
     targets = {"direct": endpoints.app, "chain": endpoints.api}
     # Warm every execution environment 8 clients need (each starts with a cold start).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -55,7 +55,20 @@ def quiet(_part: str, _line: str) -> None:
     """A log sink for parts whose output the table does not need."""
 
 
-def uv_run(*argv: str, cwd: str | os.PathLike[str] = paths.REPO_ROOT) -> subprocess.CompletedProcess[str]:
+def uv_run(
+    *argv: str, cwd: str | os.PathLike[str] = paths.REPO_ROOT, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A project command (this process's environment, plus `env`), its output captured."""
     return subprocess.run(
-        ["uv", "run", "--frozen", *argv], cwd=cwd, capture_output=True, text=True, check=False
+        ["uv", "run", "--frozen", *argv],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
     )
+
+
+def pytest_summary(result: subprocess.CompletedProcess[str]) -> str:
+    """pytest's last line ("28 passed, 2 failed in 61.0s"), without its = signs."""
+    return (result.stdout.strip().splitlines() or ["(no output)"])[-1].strip("= ")

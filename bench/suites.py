@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bench.measure import Row, uv_run
+from bench.measure import Row, pytest_summary, uv_run
 from devstack import paths
 
 GROUP = "suites"
@@ -22,6 +22,5 @@ def run() -> list[Row]:
         began = time.perf_counter()
         result = uv_run("pytest", "-p", "no:cacheprovider", "-q", target, cwd=cwd)
         took = time.perf_counter() - began
-        summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1].strip("= ")
-        rows.append(Row(GROUP, f"{name} ({target})", took, "s", note=summary))
+        rows.append(Row(GROUP, f"{name} ({target})", took, "s", note=pytest_summary(result)))
     return rows
