@@ -19,6 +19,9 @@ from tests.support.processes import Process
 
 pytestmark = pytest.mark.e2e
 
+REAPED_S = 60.0
+"""Far more than the parts take to stop (they get 10 s to save their data, then SIGKILL)."""
+
 # The part, how to tell its process, and how `devstack dev` names it.
 PARTS: dict[str, tuple[Callable[[Process], bool], str]] = {
     "ministack": (lambda process: process.runs("ministack"), "ministack:"),
@@ -51,6 +54,26 @@ def test_a_killed_part_stops_dev_which_names_it(part: str, tmp_path: Path) -> No
         assert error.startswith(f"{name} exited on its own, killed by SIGKILL (status -9)."), error
         assert dev.leftovers() == []
         assert dev.bound_ports() == []
+
+
+def test_dev_killed_outright_leaves_no_process_and_no_port(tmp_path: Path) -> None:
+    """SIGKILL gives `devstack dev` (or a test session: the same code starts the same parts) no chance to
+    stop its parts, each in a session of its own: its reaper does. Before, MiniStack, the Firebase emulator,
+    RIE, the adapter and the app went on running, holding their ports."""
+    with dev_run(tmp_path) as dev:
+        dev.start()
+        parts = dev.processes()
+        assert all(any(is_part(process) for process in parts) for is_part, _ in PARTS.values())
+        assert any(_rie(process) for process in parts)
+        dev.kill()
+        killed = time.monotonic()
+        while dev.leftovers() or dev.bound_ports():
+            assert time.monotonic() < killed + REAPED_S, (
+                f"{REAPED_S:.0f} s after devstack dev was killed, still running: "
+                f"{[process.argv[:3] for process in dev.leftovers()]}, ports bound: {dev.bound_ports()}"
+            )
+            time.sleep(0.2)
+        print(f"devstack dev killed: its parts gone {time.monotonic() - killed:.1f} s later")
 
 
 def test_a_killed_execution_environment_is_named_and_replaced(tmp_path: Path) -> None:

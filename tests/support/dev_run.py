@@ -18,6 +18,7 @@ from pathlib import Path
 from devstack import config
 from devstack.environment import Endpoints
 from devstack.paths import REPO_ROOT
+from devstack.reaper import REAPER
 from devstack.supervision import port_is_free
 from tests.support.processes import Process, descendants
 
@@ -61,6 +62,7 @@ class DevRun:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C and the test's own signals reach it only when sent
             )
+        REAPER.watch(self._process.pid)  # a test run killed outright takes it along
         deadline = time.monotonic() + START_S
         while not self.run_file.exists():
             status = self._process.poll()
@@ -81,6 +83,12 @@ class DevRun:
     def wait(self, timeout: float = STOP_S) -> int:
         assert self._process is not None
         return self._process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, as the OOM killer or `kill -9` would: it stops nothing itself."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait()
 
     def interrupt(self) -> int:
         """Ctrl-C; returns its exit status once every part has stopped."""
@@ -109,6 +117,8 @@ class DevRun:
         for process in self.leftovers():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGKILL)
+        if self._process is not None:
+            REAPER.forget(self._process.pid)
 
     @contextmanager
     def running(self) -> Iterator[Endpoints]:

@@ -1,7 +1,8 @@
 """Process supervision shared by `make dev` and the test fixtures.
 
 Every part runs in its own session (process group) so stopping it also stops whatever it spawned
-(firebase-tools forks node workers, RIE forks the adapter and uvicorn), and no port stays bound.
+(firebase-tools forks node workers, RIE forks the adapter and uvicorn), and no port stays bound. The
+process's reaper (devstack.reaper) stops the groups left when the process ends without stopping them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
+
+from devstack.reaper import REAPER
 
 LogSink = Callable[[str, str], None]
 """Receives (part name, one line of its output)."""
@@ -140,6 +143,7 @@ class ManagedProcess:
             )
         except FileNotFoundError as missing:
             raise StartupError(f"{self.part}: {missing.filename} not found. Run `make install`.") from None
+        REAPER.watch(self._proc.pid)  # its session's group id is its pid
         self._reader = threading.Thread(target=self._pump, name=f"log-{self.part}", daemon=True)
         self._reader.start()
 
@@ -187,6 +191,7 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+        REAPER.forget(proc.pid)
         if self._reader is not None:
             self._reader.join(timeout=2)
         self._proc = None

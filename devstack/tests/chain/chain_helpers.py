@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devstack.lambdafn.runtime import LambdaChain
+from devstack.lambdafn.sandbox import Sandbox
 from devstack.supervision import LogCapture, free_port
 from devstack.tools import LambdaTools
 
@@ -24,7 +25,9 @@ LOG_WAIT_S = 10.0
 """A part's line reaches the sink through a reader thread: wait for it, however slow the machine."""
 
 
-def new_chain(artifact: Path, tools: LambdaTools, logs: LogCapture) -> LambdaChain:
+def new_chain(
+    artifact: Path, tools: LambdaTools, logs: LogCapture, sandbox: Sandbox | None = None
+) -> LambdaChain:
     return LambdaChain(
         artifact,
         OVERRIDES,
@@ -33,6 +36,7 @@ def new_chain(artifact: Path, tools: LambdaTools, logs: LogCapture) -> LambdaCha
         app_port=free_port(),
         log_sink=logs,
         tools=tools,
+        sandbox=sandbox,
     )
 
 

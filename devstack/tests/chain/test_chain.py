@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +15,14 @@ import pytest
 
 from devstack.apigw.event_builder import request_event
 from devstack.lambdafn.runtime import LambdaChain, part_of
+from devstack.lambdafn.sandbox import Sandbox
 from devstack.supervision import LogCapture, StartupError, port_is_free
 from devstack.tools import LambdaTools, tool
 
 from .chain_helpers import LOG_WAIT_S, eventually, new_chain
+
+TOGETHER = 3
+"""Environments starting together on a fresh clone (make dev's first requests)."""
 
 
 def access_log(logs: LogCapture, request_id: str) -> dict[str, Any]:
@@ -215,6 +221,46 @@ def test_restart_gives_a_new_cold_start(artifact: Path, lambda_tools: LambdaTool
         assert _app_pid(chain) != first_app  # a new execution environment: init ran again
     finally:
         chain.stop()
+
+
+def test_environments_starting_together_on_a_fresh_clone_all_start(
+    artifact: Path, lambda_tools: LambdaTools, tmp_path: Path
+) -> None:
+    """What every environment shares (the adapter layer, the runtime's boto3) is not there yet, as on a
+    fresh clone, and more environments start while the first one prepares it (requests arriving during
+    the first cold start): here, while it compiles boto3. Before, each of them installed boto3 into the
+    same directory, removing what the first was compiling ("Error compiling ... FileNotFoundError"), and
+    an environment did not start."""
+    sandbox = Sandbox(tmp_path / "lambda")
+    first_logs = LogCapture()
+    first = new_chain(artifact, lambda_tools, first_logs, sandbox)
+    others = [new_chain(artifact, lambda_tools, LogCapture(), sandbox) for _ in range(TOGETHER - 1)]
+
+    def start(chain: LambdaChain) -> tuple[int, Any]:
+        chain.start()
+        chain.wait_ready()
+        return chain.invoke(request_event("GET", "/health"))
+
+    try:
+        with ThreadPoolExecutor(TOGETHER) as pool:
+            starts = [pool.submit(start, first)]
+            eventually(lambda: _compiling(sandbox.root), "the first environment compiling boto3", first_logs)
+            starts += [pool.submit(start, chain) for chain in others]
+            answers = [started.result() for started in starts]
+    finally:
+        for chain in (first, *others):
+            chain.stop()
+    assert [(status, response["statusCode"]) for status, response in answers] == [(200, 200)] * TOGETHER
+
+
+def _compiling(under: Path) -> bool:
+    """A `python -m compileall` runs on files under `under`."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            argv = cmdline.read_bytes().decode(errors="replace").split("\0")
+            if "compileall" in argv and any(arg.startswith(str(under)) for arg in argv):
+                return True
+    return False
 
 
 def test_missing_binaries_fail_with_the_install_command(artifact: Path, tmp_path: Path) -> None:

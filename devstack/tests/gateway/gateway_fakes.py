@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from devstack.lambdafn.runtime import INVOKE_PATH
 from devstack.supervision import ServerThread
+
+START_BOUND_S = 30.0
+"""A start held by its test gives up after this: a test that failed before letting it go still ends."""
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -95,10 +99,13 @@ async def _reply(
 
 
 class FakeEnvironment:
-    """An execution environment for EnvironmentPool: its own FakeRie, served while started."""
+    """An execution environment for EnvironmentPool: its own FakeRie, served while started. Given `may_start`,
+    its start lasts until that is set (a cold start as slow as a test needs: a loaded machine, a first
+    install of the runtime's SDK)."""
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, may_start: threading.Event | None = None) -> None:
         self.number = number
+        self.may_start = may_start
         self.rie = FakeRie()
         self._server: ServerThread | None = None
         self.stopped = False
@@ -113,6 +120,8 @@ class FakeEnvironment:
         return self._server is not None
 
     def start(self) -> None:
+        if self.may_start is not None and not self.may_start.wait(START_BOUND_S):
+            raise RuntimeError(f"fake environment {self.number}: never allowed to start")
         self._server = ServerThread(self.rie).__enter__()
 
     def stop(self) -> None:

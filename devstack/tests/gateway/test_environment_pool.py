@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -17,12 +19,22 @@ from devstack.supervision import ServerThread
 
 from .gateway_fakes import FakeEnvironment
 
+ANSWER_BOUND_S = 10.0
+"""Far longer than any answer here takes: past it, the gateway is waiting for something that never comes."""
+
 
 class Pool:
     """A gateway over a pool of fake environments, and every environment it made."""
 
-    def __init__(self, **options: object) -> None:
+    def __init__(
+        self,
+        *,
+        integration_timeout_s: float = 10.0,
+        may_start: threading.Event | None = None,
+        **options: object,
+    ) -> None:
         self.made: list[FakeEnvironment] = []
+        self.may_start = may_start
         settings: dict[str, object] = {
             "max_environments": 4,
             "throttle_at_max": False,
@@ -30,10 +42,10 @@ class Pool:
         }
         settings.update(options)
         self.pool = EnvironmentPool(self.make, sink=lambda _part, _line: None, **settings)  # type: ignore[arg-type]
-        self.server = ServerThread(Gateway(self.pool, integration_timeout_s=10))
+        self.server = ServerThread(Gateway(self.pool, integration_timeout_s=integration_timeout_s))
 
     def make(self, number: int) -> FakeEnvironment:
-        environment = FakeEnvironment(number)
+        environment = FakeEnvironment(number, self.may_start)
         self.made.append(environment)
         return environment
 
@@ -50,6 +62,10 @@ class Pool:
 
     def never_overlapped(self) -> bool:
         return all(env.rie.rejected == 0 and env.rie.max_in_flight <= 1 for env in self.made)
+
+    def invoked_queries(self) -> list[str]:
+        """The query string of every request that reached an environment, environment by environment."""
+        return [str(event["rawQueryString"]) for env in self.made for event in env.rie.events.values()]
 
 
 @pytest.fixture
@@ -110,6 +126,47 @@ def test_an_environment_that_died_is_replaced(pool: Pool) -> None:
     pool.made[0].stop()
     assert pool.get_all(["/hello"])[0].status_code == 200
     assert len(pool.made) == 2
+
+
+def test_a_cold_start_counts_toward_the_integration_timeout() -> None:
+    """A request whose environment is still starting at its deadline gets its 503 then, and is never
+    invoked; the environment still finishes starting and serves the next request warm (Lambda keeps an
+    environment whose init finished). Before, the 503 waited for the cold start, and the request was
+    invoked with no time left."""
+    may_start = threading.Event()
+    gateway = Pool(integration_timeout_s=1.0, may_start=may_start)
+    with gateway.server:
+        try:
+            # The start cannot finish before this answer: only the deadline can end the wait.
+            late = httpx.get(gateway.server.url + "/hello?late=1", timeout=ANSWER_BOUND_S)
+        finally:
+            may_start.set()
+        _eventually(lambda: gateway.health()["started"] == 1)
+        after = httpx.get(gateway.server.url + "/hello?after=1", timeout=ANSWER_BOUND_S)
+    assert (late.status_code, late.json()) == (503, {"message": "Service Unavailable"})
+    assert after.status_code == 200
+    assert len(gateway.made) == 1, "the next request started another environment"
+    assert gateway.invoked_queries() == ["after=1"]
+
+
+def test_a_request_whose_client_left_during_a_cold_start_is_not_invoked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="devstack.gateway")
+    may_start = threading.Event()
+    gateway = Pool(may_start=may_start)
+    with gateway.server:
+        try:
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.get(gateway.server.url + "/hello?left=1", timeout=0.3)
+            _eventually(lambda: "the client left while waiting for an environment" in caplog.text)
+        finally:
+            may_start.set()
+        _eventually(lambda: gateway.health()["started"] == 1)
+        after = httpx.get(gateway.server.url + "/hello?after=1", timeout=ANSWER_BOUND_S)
+    assert after.status_code == 200
+    assert len(gateway.made) == 1
+    assert gateway.invoked_queries() == ["after=1"]
 
 
 def test_idle_environments_stop_but_the_first_stays_warm() -> None:

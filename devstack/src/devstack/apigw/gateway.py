@@ -157,7 +157,7 @@ class Gateway:
                 scope, body, request_id=request_id, arrived=arrived, client_gone=client_gone, route=route
             )
         except ClientGoneError:
-            LOG.info("%s: the client left while waiting for its turn: not invoked", request_id)
+            LOG.info("%s: the client left while waiting for an environment: not invoked", request_id)
             return None
         finally:
             watcher.cancel()

@@ -7,6 +7,10 @@ bound (past it requests wait for an environment, inside their integration timeou
 at a time; then they are throttled too). Idle environments stop after `idle_s`, except the first one,
 which stays warm on the configured ports so the app can be reached directly.
 
+Every wait counts toward the request's deadline, a cold start's included, and a request whose client has
+left is dropped: neither is ever invoked. An environment whose start outlives its request still joins the
+pool once started (Lambda keeps an environment whose init finished): the next request gets it warm.
+
 `reload()` starts a new generation (new code in the artifact): idle environments stop at once, busy ones
 when their invocation ends, and the next requests get new environments. Every invocation, a warm-up
 included, takes an environment from here: two invocations never reach one RIE at once (RIE crashes on that).
@@ -90,7 +94,7 @@ class NewCodeFailedError(Exception):
 
 
 class ClientGoneError(Exception):
-    """The client left before an environment was free: the request is dropped, not invoked."""
+    """The client left before an environment was free or started: the request is dropped, not invoked."""
 
 
 @dataclass(eq=False)
@@ -212,6 +216,10 @@ class EnvironmentPool:
 
     async def _run_on(self, slot: _Slot, payload: bytes, deadline: float) -> Invocation:
         """Invoke `slot`'s environment, which this invocation holds until RIE answers; then check it in."""
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:  # an invocation nobody waits for would still hold the environment
+            self._checkin(slot, failed=False)
+            raise NoEnvironmentError(f"environment {slot.number} was free too late: not invoked")
         self.invocations += 1
         if slot.connection is None:
             slot.connection = RieConnection(
@@ -221,7 +229,6 @@ class EnvironmentPool:
             )
         task = asyncio.ensure_future(slot.connection.post(payload))
         task.add_done_callback(lambda done: self._checkin(slot, failed=_failed(done)))
-        remaining = deadline - asyncio.get_running_loop().time()
         try:
             answer = await asyncio.wait_for(asyncio.shield(task), remaining)
         except TimeoutError as exc:
@@ -238,37 +245,52 @@ class EnvironmentPool:
                 return slot
             self._replace_dead(slot)
         if len(self._slots) < self.max_environments:
-            return await self._start_slot()
+            return await self._claim(self._start_slot(), deadline, client_gone, "no environment started")
         if self.throttle_at_max or len(self._waiters) >= self.max_waiting:
             raise ThrottledError
-        return await self._wait_for_slot(deadline, client_gone)
-
-    async def _wait_for_slot(self, deadline: float, client_gone: asyncio.Event) -> _Slot:
-        loop = asyncio.get_running_loop()
-        turn: asyncio.Future[_Slot] = loop.create_future()
+        turn: asyncio.Future[_Slot] = asyncio.get_running_loop().create_future()
         self._waiters.append(turn)
+        try:
+            return await self._claim(turn, deadline, client_gone, "no environment free")
+        finally:
+            self._waiters.remove(turn)  # a turn given up is never set: nobody finds it any more
+
+    async def _claim(
+        self, coming: asyncio.Future[_Slot], deadline: float, client_gone: asyncio.Event, late: str
+    ) -> _Slot:
+        """The slot `coming` brings (a turn, or an environment starting), if it comes before `deadline` and
+        while the client waits. Else the request is given up and the slot, whenever it comes, is the pool's:
+        a start cannot be taken back (it runs in a thread), and the environment it makes is as good as warm
+        for the next request."""
+        loop = asyncio.get_running_loop()
         leaving: asyncio.Future[Any] = asyncio.ensure_future(client_gone.wait())
         try:
             remaining = max(0.0, deadline - loop.time())
-            await asyncio.wait((turn, leaving), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((coming, leaving), timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
         finally:
             leaving.cancel()
-            with contextlib.suppress(ValueError):
-                self._waiters.remove(turn)
-        if turn.done() and not turn.cancelled():
-            slot = turn.result()
-            if not client_gone.is_set():
-                return slot
-            self._checkin(slot, failed=False)
-        else:
-            turn.cancel()
+        if coming.done() and not client_gone.is_set():
+            return coming.result()  # a start that failed raises its NoEnvironmentError here
+        coming.add_done_callback(self._keep)
         if client_gone.is_set():
             raise ClientGoneError
-        raise NoEnvironmentError("no environment free within the integration timeout")
+        raise NoEnvironmentError(f"{late} within the integration timeout")
 
-    async def _start_slot(
+    def _keep(self, coming: asyncio.Future[_Slot]) -> None:
+        """A slot that came for a request given up goes back to the pool; a start that failed is said (no
+        request is left to say it)."""
+        if coming.cancelled():
+            return
+        if (error := coming.exception()) is not None:
+            self.sink("lambda", str(error))
+            return
+        self._checkin(coming.result(), failed=False)
+
+    def _start_slot(
         self, new_environment: Callable[[int], Environment] | None = None, generation: int | None = None
-    ) -> _Slot:
+    ) -> asyncio.Task[_Slot]:
+        """A new environment: its number and its room in the pool taken at once (requests arriving together
+        count it), its start in a worker thread (the task)."""
         # A stopping environment keeps its number (and so its ports) until it has stopped.
         taken = {slot.number for slot in self._slots} | self._stopping
         number = next(n for n in range(len(taken) + 1) if n not in taken)
@@ -276,11 +298,14 @@ class EnvironmentPool:
         slot = _Slot(number, self.generation if generation is None else generation, make(number))
         self._slots.append(slot)
         self.sink("lambda", f"environment {number}: starting (cold start) — {len(self._slots)} running")
+        return asyncio.ensure_future(self._start(slot))
+
+    async def _start(self, slot: _Slot) -> _Slot:
         try:
             await asyncio.to_thread(slot.environment.start)
         except Exception as exc:
             self._slots.remove(slot)
-            raise NoEnvironmentError(f"environment {number} did not start: {exc}") from exc
+            raise NoEnvironmentError(f"environment {slot.number} did not start: {exc}") from exc
         self.started += 1
         return slot
 

@@ -31,7 +31,7 @@ from typing import Any
 from devstack import config, paths
 from devstack.apigw.event_builder import request_event
 from devstack.lambdafn.function_config import function_config
-from devstack.lambdafn.sandbox import OPT_DIR, RUNTIME_PYTHON, prepare_layer, prepare_runtime_python
+from devstack.lambdafn.sandbox import Sandbox
 from devstack.supervision import (
     LogSink,
     ManagedProcess,
@@ -89,6 +89,7 @@ class LambdaChain:
         tools: LambdaTools | None = None,
         aws: config.AwsEmulator | None = None,
         rie_log_level: str = "info",
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.artifact_dir = Path(artifact_dir).resolve()
         self.env_overrides = dict(env_overrides or {})
@@ -100,6 +101,7 @@ class LambdaChain:
         self.tools = tools or LambdaTools.pinned()
         self.aws = aws or config.load().aws
         self.rie_log_level = rie_log_level
+        self.sandbox = sandbox or Sandbox()
         self._process: ManagedProcess | None = None
 
     @property
@@ -150,7 +152,7 @@ class LambdaChain:
             "LAMBDA_TASK_ROOT": str(self.artifact_dir),
             "LAMBDA_RUNTIME_DIR": str(paths.LAMBDA_RUNTIME_DIR),
             # The runtime's own SDK (not in the zip); the artifact's packages still come first (cwd).
-            "PYTHONPATH": str(RUNTIME_PYTHON),
+            "PYTHONPATH": str(self.sandbox.runtime_python),
             # /var/task is read-only on Lambda: keep __pycache__ out of the artifact sam deploy would zip.
             "PYTHONDONTWRITEBYTECODE": "1",
             # Lambda gives the function its region and its role's credentials; here, the emulator's.
@@ -173,8 +175,7 @@ class LambdaChain:
             return
         self._preflight()
         env = self.environment()
-        prepare_layer(self.tools)
-        prepare_runtime_python(sink=self.log_sink)
+        self.sandbox.prepare(self.tools, self.log_sink)
         # Not `exec`: the sh waits for RIE and exits with its status (128+N for signal N), which unshare
         # passes on; RIE as the namespace's init, killed by SIGKILL, left unshare unable to say so (status 1).
         mount = 'mount --bind "$0" /opt && "$@"'
@@ -188,7 +189,7 @@ class LambdaChain:
             f"127.0.0.1:{self.runtime_api_port}",
             str(paths.LAMBDA_RUNTIME_DIR / "bootstrap"),
         ]
-        argv = [*_unshare_argv(), "/bin/sh", "-c", mount, str(OPT_DIR), *rie]
+        argv = [*_unshare_argv(), "/bin/sh", "-c", mount, str(self.sandbox.opt_dir), *rie]
         self._process = ManagedProcess(
             "lambda",
             argv,

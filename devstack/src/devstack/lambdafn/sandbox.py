@@ -7,10 +7,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import filecmp
 import shutil
 import subprocess
 import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import paths
@@ -18,9 +22,30 @@ from devstack.supervision import LogSink, StartupError, print_sink
 from devstack.tools import LambdaTools, lambda_python_bin_dir, tool
 
 LAMBDA_STATE = paths.LOCAL_STATE / "lambda"
-OPT_DIR = LAMBDA_STATE / "opt"
-RUNTIME_PYTHON = LAMBDA_STATE / "runtime" / "python"
-"""boto3 as the python3.13 runtime provides it; put on the function's PYTHONPATH."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What every execution environment shares, under `root`: the same for all of them, so prepared once."""
+
+    root: Path = LAMBDA_STATE
+
+    @property
+    def opt_dir(self) -> Path:
+        """The adapter layer, bind-mounted on /opt."""
+        return self.root / "opt"
+
+    @property
+    def runtime_python(self) -> Path:
+        """boto3 as the python3.13 runtime provides it; put on the function's PYTHONPATH."""
+        return self.root / "runtime" / "python"
+
+    def prepare(self, tools: LambdaTools, sink: LogSink = print_sink) -> None:
+        prepare_layer(tools, self.opt_dir)
+        prepare_runtime_python(self.runtime_python, sink)
+
+
+RUNTIME_PYTHON = Sandbox().runtime_python
 
 
 def _sync_file(source: Path, target: Path) -> None:
@@ -33,10 +58,12 @@ def _sync_file(source: Path, target: Path) -> None:
     temporary.replace(target)
 
 
-def prepare_layer(tools: LambdaTools, opt_dir: Path = OPT_DIR) -> Path:
-    """The adapter layer as Lambda unpacks it in /opt: bootstrap + extensions/lambda-adapter."""
-    _sync_file(paths.LAMBDA_RUNTIME_DIR / "opt-bootstrap", opt_dir / "bootstrap")
-    _sync_file(tools.adapter, opt_dir / "extensions" / "lambda-adapter")
+def prepare_layer(tools: LambdaTools, opt_dir: Path) -> Path:
+    """The adapter layer as Lambda unpacks it in /opt: bootstrap + extensions/lambda-adapter. Under a lock:
+    environments starting together would each write the same temporary files."""
+    with _exclusive(opt_dir):
+        _sync_file(paths.LAMBDA_RUNTIME_DIR / "opt-bootstrap", opt_dir / "bootstrap")
+        _sync_file(tools.adapter, opt_dir / "extensions" / "lambda-adapter")
     return opt_dir
 
 
@@ -69,22 +96,53 @@ def install_for_runtime(target: Path, *requirements: str) -> None:
 
 def prepare_runtime_python(target: Path = RUNTIME_PYTHON, sink: LogSink = print_sink) -> Path:
     """boto3 (uv.lock's version) for cp313, standing in for the one the python3.13 runtime ships: installed
-    by pip there, so with its bytecode (as compose's stand-in image has it), which a cold start loads."""
+    by pip there, so with its bytecode (as compose's stand-in image has it), which a cold start loads.
+
+    Environments starting together (a fresh clone's first requests, another `make dev`) all call this: one
+    installs, under a lock, into a directory of its own renamed into place once complete; the others wait
+    and find it there."""
     version = locked_version("boto3")
     marker = target / f".boto3-{version}-compiled"
     if marker.exists():
         return target
-    sink("lambda", f"installing boto3 {version} as the runtime-provided SDK into {target}")
-    shutil.rmtree(target, ignore_errors=True)
-    python_bin = lambda_python_bin_dir()
-    try:
-        install_for_runtime(target, f"boto3=={version}")
-        if python_bin is not None:  # without a 3.13 the chain warns, and runs on the default python3
-            compile_all = [str(python_bin / "python3.13"), "-m", "compileall", "-q", str(target)]
-            subprocess.run(compile_all, check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as error:
-        raise StartupError(
-            f"lambda chain: could not install boto3 for the runtime:\n{error.stdout}{error.stderr}"
-        ) from None
-    marker.touch()
+    with _exclusive(target):
+        if marker.exists():  # installed while this one waited
+            return target
+        sink("lambda", f"installing boto3 {version} as the runtime-provided SDK into {target}")
+        staging = target.with_name(f"{target.name}.new")
+        shutil.rmtree(staging, ignore_errors=True)  # what an install that was killed left
+        python_bin = lambda_python_bin_dir()
+        try:
+            install_for_runtime(staging, f"boto3=={version}")
+            if python_bin is not None:  # without a 3.13 the chain warns, and runs on the default python3
+                # -d: the bytecode names the files where they will be, for tracebacks.
+                compile_all = [str(python_bin / "python3.13"), "-m", "compileall", "-q"]
+                compile_all += ["-d", str(target), str(staging)]
+                subprocess.run(compile_all, check=True, capture_output=True, text=True)
+        except subprocess.CalledProcessError as error:
+            raise StartupError(
+                f"lambda chain: could not install boto3 for the runtime:\n{error.stdout}{error.stderr}"
+            ) from None
+        (staging / marker.name).touch()
+        _replace_dir(staging, target)
     return target
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put directory `new` at `target`, in two renames: `target` is never a half-made directory."""
+    old = target.with_name(f"{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _exclusive(target: Path) -> Iterator[None]:
+    """Hold the lock on preparing `target`, against other threads and other processes (flock: released
+    when the file is closed, by the kernel too when its holder is killed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with (target.parent / f".{target.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
