@@ -39,7 +39,7 @@ CONNECT_TIMEOUT_S = 5.0
 #: Lambda keeps an idle environment for minutes, unspecified; locally 5 minutes.
 IDLE_S = 300.0
 #: How often idle environments are looked at (a dead one is reported within this).
-REAP_EVERY_S = 1.0
+SWEEP_EVERY_S = 1.0
 
 
 class Environment(Protocol):
@@ -162,7 +162,7 @@ class EnvironmentPool:
         self._slots: list[_Slot] = []
         self._idle: list[_Slot] = []
         self._waiters: deque[asyncio.Future[_Slot]] = deque()
-        self._reaper: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: set[int] = set()
@@ -238,7 +238,7 @@ class EnvironmentPool:
         return Invocation(answer.status, "x-amz-function-error" in answer.headers, answer.body, slot.number)
 
     async def _checkout(self, deadline: float, client_gone: asyncio.Event) -> _Slot:
-        self._start_reaper()
+        self._start_sweeper()
         while self._idle:
             slot = self._idle.pop()  # the most recently used: the warmest
             if slot.environment.running:
@@ -418,14 +418,14 @@ class EnvironmentPool:
             raise RuntimeError("the environment pool is not served by a running gateway")
         return self._loop
 
-    def _start_reaper(self) -> None:
-        if self._reaper is None:
-            self._reaper = asyncio.ensure_future(self._reap())
+    def _start_sweeper(self) -> None:
+        if self._sweeper is None:
+            self._sweeper = asyncio.ensure_future(self._sweep())
 
-    async def _reap(self) -> None:
-        """Every REAP_EVERY_S: idle environments that died are said and dropped, long-idle ones stopped."""
+    async def _sweep(self) -> None:
+        """Every SWEEP_EVERY_S: idle environments that died are said and dropped, long-idle ones stopped."""
         while True:
-            await asyncio.sleep(min(self.idle_s, REAP_EVERY_S))
+            await asyncio.sleep(min(self.idle_s, SWEEP_EVERY_S))
             now = time.monotonic()
             for slot in list(self._idle):
                 if not slot.environment.running:
@@ -435,9 +435,9 @@ class EnvironmentPool:
 
     async def aclose(self) -> None:
         """Stop every environment (busy ones too) and close the connections to them."""
-        if self._reaper is not None:
-            self._reaper.cancel()
-            self._reaper = None
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for slot in self._slots:
             slot.close_connection()
         await asyncio.to_thread(self.stop_all)
