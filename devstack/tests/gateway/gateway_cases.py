@@ -85,7 +85,7 @@ CASES: list[Case] = [
     Case("query-plus-unicode", path="/search", query="q=caf%C3%A9+au+lait&tag=%E2%9C%93&tag=two"),
     Case("query-encoded-separators", path="/q", query="k%3D=v%26w&x=%2C&y=1%2B1"),
     Case("unicode-path", path="/caf%C3%A9/na%C3%AFve/%E2%9C%93"),
-    # An encoded slash never gets this far: routing refuses it (docs/gateway.md, "Paths that name another").
+    # No encoded slash: routing refuses it before any event (docs/gateway.md, "Paths that name another path").
     Case("encoded-reserved-path", path="/files/a%3Bb%20c%2C"),
     Case(
         "percent-25-path",
