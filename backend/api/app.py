@@ -1,6 +1,7 @@
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.canonical_paths import CanonicalPathMiddleware
 from api.dependencies import Services
 from api.errors import install_error_handlers
 from api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
@@ -27,6 +28,9 @@ def create_app(settings: Settings, services: Services) -> FastAPI:
     for module in (health, users, notes, files):
         app.include_router(module.router)
 
+    # Before any route sees the request (canonical_paths says why); innermost, so its 404 gets the CORS
+    # headers and the request id like any other answer.
+    app.add_middleware(CanonicalPathMiddleware)
     # On AWS the HTTP API answers CORS (template.yml CorsConfiguration): it answers preflights itself and
     # drops the function's CORS headers, so the deployed app adds none. Locally nothing stands in front of
     # the app: there it answers as the HTTP API of dev would (tests/infra compares the two).

@@ -4,6 +4,7 @@ import json
 import logging
 import time
 import uuid
+from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,14 +19,19 @@ GATEWAY_CONTEXT_HEADER = "x-amzn-request-context"
 REQUEST_ID_HEADER = "x-request-id"
 
 
-def _gateway_request_id(raw_context: str | None) -> str | None:
+def gateway_context(raw_context: str | None) -> dict[str, Any]:
+    """The API Gateway request context (the header's JSON); empty when absent (a direct call) or malformed."""
     if raw_context is None:
-        return None
+        return {}
     try:
         context = json.loads(raw_context)
     except ValueError:
-        return None
-    request_id = context.get("requestId") if isinstance(context, dict) else None
+        return {}
+    return context if isinstance(context, dict) else {}
+
+
+def _gateway_request_id(raw_context: str | None) -> str | None:
+    request_id = gateway_context(raw_context).get("requestId")
     return request_id if isinstance(request_id, str) and request_id else None
 
 

@@ -89,6 +89,29 @@ def test_unknown_route_is_the_apps_404(chain: LambdaChain) -> None:
     assert response["statusCode"] == 404
 
 
+@pytest.mark.parametrize(
+    "routed_path",
+    [
+        "/x/../health",  # what HTTP API hands over for /x/..%2Fhealth (it decodes the path)
+        "/notes/../../users",  # and for /notes/..%2F..%2Fusers
+        "/x/..\\health",  # and for /x/..%5Chealth
+    ],
+)
+def test_a_path_that_names_another_never_reaches_that_route(chain: LambdaChain, routed_path: str) -> None:
+    """Issue 17 finding 6, as on AWS: HTTP API routes such a path as ANY /{proxy+} and passes it on; the
+    Web Adapter resolves it (/x/../health became /health, 200; /notes/../../users became /users, 401).
+    The app must refuse it, whatever the adapter made of it."""
+    event = request_event("GET", routed_path)
+    event["routeKey"] = event["requestContext"]["routeKey"] = "ANY /{proxy+}"
+    event["pathParameters"] = {"proxy": routed_path[1:]}
+
+    status, response = chain.invoke(event)
+
+    assert status == 200, response
+    assert response["statusCode"] == 404, response
+    assert json.loads(response["body"])["error"]["code"] == "not_found"
+
+
 def test_logs_are_split_by_part(chain: LambdaChain, chain_logs: LogCapture) -> None:
     """RIE reports every invoke and the app logs its start: both always print. The Web Adapter prints
     nothing when the app is ready quickly, so its lines are checked on samples of what it prints."""

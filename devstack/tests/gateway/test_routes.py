@@ -44,11 +44,33 @@ def test_awss_routing_example(method: str, path: str, selected: tuple[str, dict[
         ("GET", "/health/", ("ANY /{proxy+}", {"proxy": "health/"})),  # paths are matched as sent
         ("GET", "/Health", ("ANY /{proxy+}", {"proxy": "Health"})),  # and case-sensitively
         ("PATCH", "/notes/1", ("ANY /{proxy+}", {"proxy": "notes/1"})),
-        ("GET", "/files/a%2Fb/caf%C3%A9%25", ("ANY /{proxy+}", {"proxy": "files/a/b/café%"})),
+        ("GET", "/files/a%20b/caf%C3%A9%25", ("ANY /{proxy+}", {"proxy": "files/a b/café%"})),
+        ("GET", "/notes/..x/a.b", ("ANY /{proxy+}", {"proxy": "notes/..x/a.b"})),  # dots in a segment
     ],
 )
 def test_template_routes(method: str, path: str, selected: tuple[str, dict[str, str]]) -> None:
     assert _selected(TEMPLATE, method, path) == selected
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/x/..%2Fhealth",  # HTTP API decodes it to /x/../health; the Web Adapter resolves that to /health
+        "/notes/..%2F..%2Fusers",
+        "/x/../health",
+        "/x/%2e%2E/health",  # URL parsers read %2e as a dot
+        "/x/.%2e/health",
+        "/./health",
+        "/x/..",
+        "/x/..%5Chealth",  # and a backslash as a slash
+        "/x/..\\health",
+        "/files/a%2Fb",  # an encoded slash, whatever it is next to
+        "/x/%252e%252e/health",  # once more encoded: whether HTTP API decodes %25 is not known
+    ],
+)
+def test_a_path_that_names_another_matches_no_route(path: str) -> None:
+    assert _selected(TEMPLATE, "GET", path) is None
+    assert _selected(AWS_EXAMPLE, "GET", path) is None  # $default included
 
 
 def test_no_route_and_no_default_is_no_match() -> None:

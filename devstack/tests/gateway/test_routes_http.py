@@ -3,7 +3,10 @@ route and its path parameters; a request no route matches is HTTP API's 404 and 
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
+import urllib.parse
 from collections.abc import Iterator
 
 import httpx
@@ -44,7 +47,7 @@ def routed_api(fake_rie: RieFixture) -> Iterator[str]:
     ("method", "path", "route_key", "path_parameters"),
     [
         ("GET", "/notes/1", "ANY /{proxy+}", {"proxy": "notes/1"}),
-        ("PATCH", "/notes/a%2Fb", "ANY /{proxy+}", {"proxy": "notes/a/b"}),
+        ("PATCH", "/notes/a%20b", "ANY /{proxy+}", {"proxy": "notes/a b"}),
         ("GET", "/", "ANY /", None),
         ("GET", "/health", "GET /health", None),
         ("HEAD", "/health", "ANY /{proxy+}", {"proxy": "health"}),
@@ -74,6 +77,30 @@ def test_a_request_no_route_matches_is_404_and_not_invoked(fake_rie: RieFixture)
         responses = [httpx.get(gw.url + "/notes"), httpx.post(gw.url + "/health", content=b"x" * 100_000)]
     assert [(r.status_code, r.json()) for r in responses] == [(404, {"message": "Not Found"})] * 2
     assert all(r.headers["apigw-requestid"] for r in responses)
+    assert rie.invocations == before
+
+
+@pytest.mark.parametrize(
+    "path", ["/x/..%2Fhealth", "/notes/..%2F..%2Fusers", "/x/../health", "/x/%2e%2e/health", "/x/..%5Chealth"]
+)
+def test_a_path_that_names_another_is_404_and_not_invoked(
+    routed_api: str, fake_rie: RieFixture, path: str
+) -> None:
+    """Issue 17 finding 6: such a path would reach the app as another route's (/health, /users) past the
+    route HTTP API matched. Sent as is: HTTP clients such as httpx resolve `..` before sending."""
+    rie, _ = fake_rie
+    url = urllib.parse.urlsplit(routed_api)
+    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
+    before = rie.invocations
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        answer = (response.status, json.loads(response.read()))
+        request_id = response.getheader("apigw-requestid")
+    finally:
+        connection.close()
+    assert answer == (404, {"message": "Not Found"})
+    assert request_id
     assert rie.invocations == before
 
 

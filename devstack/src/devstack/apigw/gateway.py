@@ -26,7 +26,7 @@ from devstack.apigw.response_mapper import (
     error_response,
     map_lambda_response,
 )
-from devstack.apigw.routes import RouteMatch, RouteTable
+from devstack.apigw.routes import RouteMatch, RouteTable, names_another_path
 from devstack.apigw.throttle import RouteThrottles
 from devstack.lambdafn.pool import ClientGoneError, EnvironmentPool, NoEnvironmentError, ThrottledError
 
@@ -135,7 +135,8 @@ class Gateway:
     ) -> GatewayResponse | None:
         """A request for the API's routes: HTTP API's 404 when none matches, 429 when its route's throttle
         refuses it, 413 when it is too large (none of them invoked), else the function's answer."""
-        route = self.routes.match(scope["method"], encoded_path(scope))
+        path = encoded_path(scope)
+        route = self.routes.match(scope["method"], path)
         try:
             body = await self._read_body(receive)  # read even when refused, so the client gets the answer
         except _ClientGone:
@@ -143,7 +144,8 @@ class Gateway:
         except _BodyTooLarge:
             body = None
         if route is None:
-            LOG.info("%s: no route matches %s %s: 404", request_id, scope["method"], scope["path"])
+            why = "the path names another path" if names_another_path(path) else "no route matches"
+            LOG.info("%s: %s: %s %s: 404", request_id, why, scope["method"], path)
             return error_response(404, "Not Found")
         if not self.throttles.admit(route.route.key):
             LOG.warning("%s: route %s throttled: 429", request_id, route.route.key)

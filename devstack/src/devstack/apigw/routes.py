@@ -4,7 +4,8 @@ parameters. See docs/gateway.md ("Routes") for the rules and their sources.
 A route key is `$default` or `METHOD /path`, the path's segments literal, `{name}` (one segment) or, last,
 `{name+}` (greedy: one or more segments). The most specific match wins: routes without a greedy variable
 before greedy ones (longer greedy prefixes first), literal segments before variables from left to right,
-then a route of the request's method before `ANY`; `$default` catches the rest; no match is a 404.
+then a route of the request's method before `ANY`; `$default` catches the rest; no match is a 404. A path
+that a URL parser behind the gateway would resolve to another path matches no route, `$default` included.
 """
 
 from __future__ import annotations
@@ -18,6 +19,25 @@ DEFAULT_ROUTE_KEY = "$default"
 #: The methods a route key may name (AWS::ApiGatewayV2::Route RouteKey).
 ROUTE_METHODS = frozenset({"ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 _VARIABLE = re.compile(r"\{([A-Za-z0-9._-]+)(\+?)\}")
+_ENCODED_SEPARATORS = ("%2f", "%5c")
+
+
+def names_another_path(raw_path: str) -> bool:
+    """Whether `raw_path` (as sent) could reach the function as another path: HTTP API hands it over
+    percent-decoded, and the Web Adapter's URL parser resolves `.`/`..` segments (`%2e` is a dot to it) and
+    reads `\\` as `/`. So a dot segment, a backslash or an encoded `/` or `\\`, as sent or once decoded
+    (whether HTTP API decodes `%25` is not known). The app refuses the same paths (backend/api/
+    canonical_paths.py): each side of the Lambda boundary defends itself. docs/gateway.md says why."""
+
+    def suspicious(path: str) -> bool:
+        lowered = path.lower()
+        return (
+            "\\" in path
+            or any(separator in lowered for separator in _ENCODED_SEPARATORS)
+            or any(segment.replace("%2e", ".") in (".", "..") for segment in lowered.split("/"))
+        )
+
+    return suspicious(raw_path) or suspicious(urllib.parse.unquote(raw_path))
 
 
 class RouteKeyError(ValueError):
@@ -125,6 +145,8 @@ class RouteTable:
 
     def match(self, method: str, raw_path: str) -> RouteMatch | None:
         """The route for a request (`raw_path` as sent, percent-encoded, without the query), or None."""
+        if names_another_path(raw_path):
+            return None
         request = raw_path[1:].split("/") if raw_path not in ("", "/") else []
         for route in self.routes:
             if route.method in (method, "ANY"):
