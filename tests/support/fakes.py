@@ -243,4 +243,4 @@ def make_settings(**overrides: object) -> Settings:
         "firebase_auth_emulator_host": None,
         **overrides,
     }
-    return Settings.model_validate(values)
+    return Settings.model_validate(values, context={"environ": {}})
