@@ -1,6 +1,6 @@
 import pytest
 
-from domain.entities import MAX_FILES_PER_NOTE, Principal
+from domain.entities import MAX_FILES_PER_NOTE, Note, Principal
 from domain.errors import LimitExceeded, NotFound, PermissionDenied, ServiceUnavailable, VersionConflict
 from tests.support.fakes import FakeBackend
 
@@ -86,6 +86,28 @@ def test_note_update_bumps_the_version_and_rejects_stale_versions(backend: FakeB
     assert (updated.title, updated.body, updated.version) == ("final", "", 2)
     with pytest.raises(VersionConflict):
         backend.services.notes.update(ALICE, note.id, note.version, "lost update", None)
+
+
+@pytest.mark.parametrize(("if_match", "outcome"), [(None, "mine"), (1, "412")], ids=["*", "a tag"])
+def test_an_edit_landing_between_read_and_write_fails_a_tag_but_not_any_version(
+    backend: FakeBackend, monkeypatch: pytest.MonkeyPatch, if_match: int | None, outcome: str
+) -> None:
+    note = backend.services.notes.create(ALICE, "draft", "")
+    repository, write = backend.repository, backend.repository.update_note
+
+    def theirs_first(changed: Note, expected_version: int) -> Note:
+        monkeypatch.setattr(repository, "update_note", write)  # once: another client's PATCH lands first
+        backend.services.notes.update(ALICE, note.id, 1, "theirs", None)
+        return write(changed, expected_version)
+
+    monkeypatch.setattr(repository, "update_note", theirs_first)
+    if outcome == "412":
+        with pytest.raises(VersionConflict):
+            backend.services.notes.update(ALICE, note.id, if_match, "mine", None)
+        assert backend.services.notes.get(ALICE, note.id).title == "theirs"
+        return
+    updated = backend.services.notes.update(ALICE, note.id, if_match, "mine", None)
+    assert (updated.title, updated.version) == ("mine", 3)
 
 
 def test_someone_elses_note_does_not_exist(backend: FakeBackend) -> None:
