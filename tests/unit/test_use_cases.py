@@ -1,7 +1,16 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from domain.entities import MAX_FILES_PER_NOTE, Note, Principal
-from domain.errors import LimitExceeded, NotFound, PermissionDenied, ServiceUnavailable, VersionConflict
+from domain.errors import (
+    AccountDeleted,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    VersionConflict,
+)
 from tests.support.fakes import FakeBackend
 
 ALICE = Principal(uid="alice", email="alice@example.com", role=None)
@@ -63,6 +72,27 @@ def test_account_deletion_removes_an_upload_that_lands_while_the_records_go(
     monkeypatch.setattr(backend.repository, "delete_all_user_items", upload_lands_meanwhile)
     backend.services.users.delete_my_account(ALICE)
     assert backend.storage.objects == set()
+
+
+def test_once_an_account_is_deleted_no_write_of_its_owner_lands_for_longer_than_a_token_lives(
+    backend: FakeBackend,
+) -> None:
+    """Requests that were let in before the deletion and write after it: the store refuses each."""
+    services = backend.services
+    note = services.notes.create(ALICE, "n", "")
+    began = datetime.now(UTC)
+    services.users.delete_my_account(ALICE)
+    for write in (
+        lambda: services.users.get_my_profile(ALICE),  # creates the profile when there is none
+        lambda: services.users.update_my_profile(ALICE, "back"),
+        lambda: services.notes.create(ALICE, "back", ""),
+        lambda: services.files.start_upload(ALICE, note.id, "f", "text/plain", 1),
+    ):
+        with pytest.raises(AccountDeleted):
+            write()
+    assert (backend.repository.profiles, backend.repository.notes, backend.repository.files) == ({}, {}, {})
+    assert backend.repository.is_deleted("alice")
+    assert backend.repository.deleted_until["alice"] - began > timedelta(hours=1)  # ID tokens live an hour
 
 
 def test_an_account_deletion_that_fails_halfway_keeps_the_sign_in_account(
