@@ -9,7 +9,14 @@ from api.dependencies import Services
 from application.files import FileService
 from application.notes import NoteService
 from application.users import UserService
-from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserAccounts, UserRepository
+from domain.ports import (
+    DeletedAccounts,
+    FileStorage,
+    NoteRepository,
+    TokenVerifier,
+    UserAccounts,
+    UserRepository,
+)
 from infrastructure.aws import dynamodb_client, s3_client
 from infrastructure.dynamodb import DynamoRepository
 from infrastructure.firebase_accounts import FirebaseAuth
@@ -21,20 +28,23 @@ def wire_services(
     *,
     token_verifier: TokenVerifier,
     accounts: UserAccounts,
+    deleted_accounts: DeletedAccounts,
     users: UserRepository,
     notes: NoteRepository,
     storage: FileStorage,
 ) -> Services:
     return Services(
         token_verifier=token_verifier,
-        users=UserService(users, storage, accounts),
+        deleted_accounts=deleted_accounts,
+        users=UserService(users, storage, accounts, deleted_accounts),
         notes=NoteService(notes, storage),
         files=FileService(notes, storage),
     )
 
 
 def build_services(settings: Settings) -> Services:
-    # One table holds users and notes (docs/data-model.md), so one repository serves both ports.
+    # One table holds users, notes and deletion marks (docs/data-model.md): one repository serves the three
+    # ports, and its writes are conditioned on the marks.
     repository = DynamoRepository(
         dynamodb_client(settings.aws_region, settings.aws_endpoint_url), settings.dynamodb_table
     )
@@ -46,6 +56,7 @@ def build_services(settings: Settings) -> Services:
     return wire_services(
         token_verifier=firebase,
         accounts=firebase,
+        deleted_accounts=repository,
         users=repository,
         notes=repository,
         storage=S3FileStorage(

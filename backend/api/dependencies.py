@@ -8,15 +8,16 @@ from application.files import FileService
 from application.notes import NoteService
 from application.users import UserService
 from domain.entities import Principal
-from domain.errors import AuthenticationFailed
+from domain.errors import AccountDeleted, AuthenticationFailed
 from domain.idempotency import IDEMPOTENCY_KEY_PATTERN, KEY_RETENTION
-from domain.ports import TokenVerifier
+from domain.ports import DeletedAccounts, TokenVerifier
 from shared.settings import Settings
 
 
 @dataclass(frozen=True)
 class Services:
     token_verifier: TokenVerifier
+    deleted_accounts: DeletedAccounts
     users: UserService
     notes: NoteService
     files: FileService
@@ -39,7 +40,7 @@ BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(bear
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def _authenticate(
+def _verified(
     credentials: HTTPAuthorizationCredentials | None, services: Services, *, check_revoked: bool
 ) -> Principal:
     if credentials is None:
@@ -47,17 +48,32 @@ def _authenticate(
     return services.token_verifier.verify(credentials.credentials, check_revoked=check_revoked)
 
 
+def _not_deleted(caller: Principal, services: Services) -> Principal:
+    """A deleted account's tokens verify until they expire (an hour): refused here, on every route. One
+    consistent read of the table, not Firebase's revocation round trip."""
+    if services.deleted_accounts.is_deleted(caller.uid):
+        raise AccountDeleted
+    return caller
+
+
 def authenticated(credentials: BearerCredentials, services: ServicesDep) -> Principal:
-    return _authenticate(credentials, services, check_revoked=False)
+    return _not_deleted(_verified(credentials, services, check_revoked=False), services)
 
 
 def authenticated_not_revoked(credentials: BearerCredentials, services: ServicesDep) -> Principal:
     """Also asks Firebase whether the token was revoked or the user disabled (one HTTP round trip)."""
-    return _authenticate(credentials, services, check_revoked=True)
+    return _not_deleted(_verified(credentials, services, check_revoked=True), services)
+
+
+def account_holder(credentials: BearerCredentials, services: ServicesDep) -> Principal:
+    """For DELETE /users/me only: Firebase says whether the account is still there, not the deletion mark,
+    so a deletion that failed halfway (its mark written, the Firebase user not yet deleted) can run again."""
+    return _verified(credentials, services, check_revoked=True)
 
 
 CurrentUser = Annotated[Principal, Depends(authenticated)]
 CurrentUserNotRevoked = Annotated[Principal, Depends(authenticated_not_revoked)]
+AccountHolder = Annotated[Principal, Depends(account_holder)]
 PageLimitQuery = Annotated[int, Query(ge=1, le=100, description="page size")]
 CursorQuery = Annotated[
     str | None, Query(max_length=2048, description="next_cursor of the previous page, as returned")

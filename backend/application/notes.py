@@ -2,10 +2,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from domain.entities import Note, Page, Principal, note_object_prefix
-from domain.errors import NotFound
+from domain.errors import NotFound, VersionConflict
 from domain.idempotency import fingerprint, under_key
 from domain.ids import new_id
 from domain.ports import FileStorage, NoteRepository
+
+# If-Match: * under concurrent edits: reads and writes again this many times in all, then 412 as a tag would.
+_ANY_VERSION_TRIES = 3
 
 
 class NoteService:
@@ -41,18 +44,33 @@ class NoteService:
         return self._notes.list_notes(caller.uid, limit, cursor)
 
     def update(
-        self, caller: Principal, note_id: str, expected_version: int, title: str | None, body: str | None
+        self,
+        caller: Principal,
+        note_id: str,
+        expected_version: int | None,
+        title: str | None,
+        body: str | None,
     ) -> Note:
-        current = self.get(caller, note_id)
-        changed = replace(
-            current,
-            title=current.title if title is None else title,
-            body=current.body if body is None else body,
-            version=expected_version + 1,
-            updated_at=datetime.now(UTC),
-        )
-        # The repository's condition on expected_version decides; `current` may already be stale.
-        return self._notes.update_note(changed, expected_version)
+        """Changes the note if it is at expected_version; None (If-Match: *) accepts whichever version is
+        current, so an edit that lands between our read and our write is read again, not a 412."""
+        tries = 0
+        while True:
+            tries += 1
+            current = self.get(caller, note_id)
+            version = current.version if expected_version is None else expected_version
+            changed = replace(
+                current,
+                title=current.title if title is None else title,
+                body=current.body if body is None else body,
+                version=version + 1,
+                updated_at=datetime.now(UTC),
+            )
+            try:
+                # The repository's condition on the version decides; `current` may already be stale.
+                return self._notes.update_note(changed, version)
+            except VersionConflict:
+                if expected_version is not None or tries == _ANY_VERSION_TRIES:
+                    raise
 
     def delete(self, caller: Principal, note_id: str) -> None:
         self._notes.delete_note(caller.uid, note_id)

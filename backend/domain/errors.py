@@ -25,6 +25,14 @@ class AuthenticationFailed(DomainError):
     """Missing, malformed, expired, revoked or foreign token. One message for all: details stay in logs."""
 
 
+class AccountDeleted(AuthenticationFailed):
+    """A token whose account was deleted (or is being deleted): still valid for Firebase until it expires,
+    refused by us. Answered as any other refused token."""
+
+    def __init__(self) -> None:
+        super().__init__("invalid or missing credentials")
+
+
 class PermissionDenied(DomainError):
     """Authenticated, but not allowed."""
 

@@ -1,5 +1,6 @@
 """What the use cases need from the outside world; infrastructure implements these."""
 
+from datetime import datetime
 from typing import Protocol
 
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UploadTicket, UserProfile
@@ -17,6 +18,25 @@ class UserAccounts(Protocol):
 
     def delete_user(self, uid: str) -> None:
         """No new tokens for this uid after this; done already if there is no such account."""
+        ...
+
+
+class DeletedAccounts(Protocol):
+    """Accounts being deleted or deleted lately: their ID tokens stay valid up to an hour after the account
+    is gone, so every request asks here (cheaply: no Firebase call) after the token checks out.
+
+    Held by the store of the users' records (one table), because its writes are conditioned on it: once
+    mark_deleted(uid) returned, every create of UserRepository and NoteRepository for uid raises
+    AccountDeleted and stores nothing, so no write racing the deletion can bring data back after the erase.
+    """
+
+    def mark_deleted(self, uid: str, until: datetime) -> None:
+        """From now until `until`: is_deleted(uid), and nothing new of uid is stored. Marking again moves
+        `until` (a deletion that failed halfway runs again)."""
+        ...
+
+    def is_deleted(self, uid: str) -> bool:
+        """A strongly consistent read: a mark_deleted that returned is seen."""
         ...
 
 

@@ -7,13 +7,15 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from botocore.exceptions import ClientError
 
 from domain.entities import FileRecord, Note, Page, UploadTicket, UserProfile
-from domain.errors import LimitExceeded, NotFound, VersionConflict
+from domain.errors import AccountDeleted, LimitExceeded, NotFound, VersionConflict
 from domain.idempotency import IdempotentCreate
-from domain.ports import NoteRepository, UserRepository
+from domain.ports import DeletedAccounts, NoteRepository, UserRepository
 from infrastructure.aws import unavailable_on_transport_errors
 from infrastructure.dynamodb_items import (
     EXPIRES_AT,
     Item,
+    deleted_account_is_live,
+    deleted_account_to_item,
     file_from_item,
     file_to_item,
     idempotency_from_item,
@@ -30,6 +32,7 @@ from infrastructure.dynamodb_keys import (
     PROFILE_SK,
     USER_PREFIX,
     decode_cursor,
+    deleted_account_pk,
     encode_cursor,
     file_sk,
     files_of_note_prefix,
@@ -65,29 +68,44 @@ def _placeholders(item: Item, *names: str) -> Item:
     return {f":{name}": item[name] for name in names}
 
 
-class DynamoRepository(UserRepository, NoteRepository):
-    """Both repositories on one table (pk, sk; GSI1 = sk, pk)."""
+class DynamoRepository(UserRepository, NoteRepository, DeletedAccounts):
+    """The three ports on one table (pk, sk; GSI1 = sk, pk). Every write that creates an item of a user
+    goes through _write_for, so the user's deletion mark refuses it."""
 
     def __init__(self, client: "DynamoDBClient", table_name: str) -> None:
         self._client = client
         self._table = table_name
 
+    # --- deleted accounts --------------------------------------------------------------------------
+
+    @_dynamodb_call
+    def mark_deleted(self, uid: str, until: datetime) -> None:
+        self._client.put_item(TableName=self._table, Item=deleted_account_to_item(uid, until))
+
+    @_dynamodb_call
+    def is_deleted(self, uid: str) -> bool:
+        pk, now = deleted_account_pk(uid), datetime.now(UTC)
+        return bool(self._get(lambda item: deleted_account_is_live(item, now), pk, pk))
+
     # --- users -------------------------------------------------------------------------------------
 
     @_dynamodb_call
     def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
+        profile_put: Any = {
+            "Put": {
+                "TableName": self._table,
+                "Item": profile_to_item(profile),
+                "ConditionExpression": "attribute_not_exists(pk)",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
 
         def attempt() -> UserProfile:
             try:
-                self._client.put_item(
-                    TableName=self._table,
-                    Item=profile_to_item(profile),
-                    ConditionExpression="attribute_not_exists(pk)",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
+                self._write_for(profile.uid, [profile_put])
             except ClientError as error:
                 # A concurrent first request created it: the stored one wins.
-                stored = failed_conditions(error)[0]
+                stored = failed_conditions(error).get(0)
                 if stored is None:
                     raise
                 return profile_from_item(stored)
@@ -102,19 +120,25 @@ class DynamoRepository(UserRepository, NoteRepository):
     @_dynamodb_call
     def save_profile(self, profile: UserProfile) -> UserProfile:
         item = profile_to_item(profile)
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=_key_of(item),
-            UpdateExpression=(
-                "SET uid = :uid, email = :email, display_name = :display_name, updated_at = :updated_at, "
-                "created_at = if_not_exists(created_at, :created_at)"
-            ),
-            ExpressionAttributeValues=_placeholders(
-                item, "uid", "email", "display_name", "updated_at", "created_at"
-            ),
-            ReturnValues="ALL_NEW",
-        )
-        return profile_from_item(response["Attributes"])
+        profile_upsert: Any = {
+            "Update": {
+                "TableName": self._table,
+                "Key": _key_of(item),
+                "UpdateExpression": (
+                    "SET uid = :uid, email = :email, display_name = :display_name, "
+                    "updated_at = :updated_at, created_at = if_not_exists(created_at, :created_at)"
+                ),
+                "ExpressionAttributeValues": _placeholders(
+                    item, "uid", "email", "display_name", "updated_at", "created_at"
+                ),
+            }
+        }
+        _BACKOFF.run(lambda: self._write_for(profile.uid, [profile_upsert]))
+        # A transaction returns no item: read it back for the stored created_at.
+        stored = self._get(profile_from_item, user_pk(profile.uid), PROFILE_SK)
+        if stored is None:  # the account's deletion erased it in between
+            raise AccountDeleted
+        return stored
 
     @_dynamodb_call
     def list_profiles(self, limit: int, cursor: str | None) -> Page[UserProfile]:
@@ -154,9 +178,6 @@ class DynamoRepository(UserRepository, NoteRepository):
             "Item": note_to_item(note),
             "ConditionExpression": "attribute_not_exists(pk)",
         }
-        if idempotency is None:
-            self._client.put_item(**note_put)
-            return None
 
         def refused(error: ClientError, _failed: dict[int, Item | None]) -> NoReturn:
             raise error  # only the new note's id can have clashed: not the caller's doing
@@ -372,7 +393,7 @@ class DynamoRepository(UserRepository, NoteRepository):
                     }
                 )
             try:
-                self._client.transact_write_items(TransactItems=[*writes, *key_put])
+                self._write_for(owner_uid, [*writes, *key_put])
             except ClientError as error:
                 failed = failed_conditions(error)
                 if idempotency is not None:
@@ -404,6 +425,25 @@ class DynamoRepository(UserRepository, NoteRepository):
         if reported is not None:
             return from_item(reported)
         return self._get(from_item, user_pk(owner_uid), idempotency_sk(asked.key))
+
+    def _write_for(self, uid: str, items: list[Any]) -> None:
+        """`items` in one transaction with a check that `uid`'s account has no live deletion mark: once
+        mark_deleted returned, none of them is stored (AccountDeleted). Any other refusal is raised as is,
+        its positions those of `items` (the check comes last)."""
+        not_deleted: Any = {
+            "ConditionCheck": {
+                "TableName": self._table,
+                "Key": table_key(deleted_account_pk(uid), deleted_account_pk(uid)),
+                "ConditionExpression": f"attribute_not_exists(pk) OR {EXPIRES_AT} <= :now",
+                "ExpressionAttributeValues": {":now": {"N": str(int(datetime.now(UTC).timestamp()))}},
+            }
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[*items, not_deleted])
+        except ClientError as error:
+            if len(items) in failed_conditions(error):
+                raise AccountDeleted from error
+            raise
 
     def _write_batch(self, requests: Any) -> None:
         """BatchWriteItem answers what it could not do (throttled) as UnprocessedItems, with a 200: those

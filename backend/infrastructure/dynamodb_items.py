@@ -11,7 +11,14 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from domain.entities import FileRecord, Note, PresignedUpload, UploadTicket, UserProfile
 from domain.idempotency import IdempotentCreate, refuse_another_request
-from infrastructure.dynamodb_keys import PROFILE_SK, file_sk, idempotency_sk, note_sk, user_pk
+from infrastructure.dynamodb_keys import (
+    PROFILE_SK,
+    deleted_account_pk,
+    file_sk,
+    idempotency_sk,
+    note_sk,
+    user_pk,
+)
 
 T = TypeVar("T")
 Item = dict[str, Any]
@@ -138,6 +145,16 @@ def ticket_from_item(item: Item) -> UploadTicket:
             url=upload["url"], fields=dict(upload["fields"]), expires_in=int(upload["expires_in"])
         ),
     )
+
+
+def deleted_account_to_item(uid: str, until: datetime) -> Item:
+    pk = deleted_account_pk(uid)
+    return serialize({"pk": pk, "sk": pk, EXPIRES_AT: int(until.timestamp())})
+
+
+def deleted_account_is_live(item: Item, now: datetime) -> bool:
+    """Until its expiry: DynamoDB's TTL removes it some time later, and until then it counts no more."""
+    return now.timestamp() < int(item[EXPIRES_AT]["N"])
 
 
 def idempotency_to_item(

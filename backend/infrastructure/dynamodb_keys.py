@@ -16,6 +16,8 @@ NOTE_PREFIX = "NOTE#"
 FILE_PREFIX = "FILE#"
 USER_PREFIX = "USER#"
 IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
+# A deleted account's mark: outside the user's partition, so the account's erase leaves it standing.
+DELETED_PREFIX = "DELETED#"
 
 
 def user_pk(uid: str) -> str:
@@ -36,6 +38,11 @@ def file_sk(note_id: str, file_id: str) -> str:
 
 def idempotency_sk(key: str) -> str:
     return f"{IDEMPOTENCY_PREFIX}{key}"
+
+
+def deleted_account_pk(uid: str) -> str:
+    """Its sk too: each mark a partition of its own, in GSI1 as well."""
+    return f"{DELETED_PREFIX}{uid}"
 
 
 def table_key(pk: str, sk: str) -> Key:

@@ -57,7 +57,13 @@ def configure_logging(level: str) -> None:
     for name in _CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(max(root.level, logging.INFO))
     # uvicorn installs its own plain-text handlers before importing the app; route them through ours.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers = []
         uvicorn_logger.propagate = True
+    # Its access lines stay off, whatever uvicorn was told (run.sh says --no-access-log): they repeat the
+    # app's own request line (api/middleware.py) and carry the query string, `?access_token=...` included.
+    # uvicorn logs them only while this logger has a handler, its own or an ancestor's.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False

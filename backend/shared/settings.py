@@ -1,10 +1,12 @@
 """Runtime configuration, read once from the environment."""
 
 import json
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "staging", "prod", "local", "test"]
@@ -13,6 +15,9 @@ Environment = Literal["dev", "staging", "prod", "local", "test"]
 EMULATED_ENVIRONMENTS: frozenset[Environment] = frozenset({"local", "test"})
 
 APP_VERSION = "1.0.0"
+# boto3 reads AWS_ENDPOINT_URL and every AWS_ENDPOINT_URL_<SERVICE> from the process environment itself
+# (AWS_ENDPOINT_URL_DYNAMODB, _S3, _STS, ...): a field for each would miss the services nobody listed.
+AWS_ENDPOINT_VARIABLE_PREFIX = "AWS_ENDPOINT_URL"
 
 
 class Settings(BaseSettings):
@@ -70,16 +75,26 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_emulators_where_deployed(self) -> "Settings":
-        emulator_vars = [
-            name
-            for name, value in (
-                ("AWS_ENDPOINT_URL", self.aws_endpoint_url),
-                ("S3_PRESIGN_ENDPOINT_URL", self.s3_presign_endpoint_url),
-                ("FIREBASE_AUTH_EMULATOR_HOST", self.firebase_auth_emulator_host),
-            )
-            if value
-        ]
+    def _refuse_emulators_where_deployed(self, info: ValidationInfo) -> "Settings":
+        # The process environment, unless the caller gives another (make_settings gives an empty one).
+        environ: Mapping[str, str] = (info.context or {}).get("environ", os.environ)
+        endpoint_vars = {
+            name.upper()
+            for name, value in environ.items()
+            if name.upper().startswith(AWS_ENDPOINT_VARIABLE_PREFIX) and value
+        }
+        emulator_vars = sorted(
+            endpoint_vars
+            | {
+                name
+                for name, value in (
+                    ("AWS_ENDPOINT_URL", self.aws_endpoint_url),
+                    ("S3_PRESIGN_ENDPOINT_URL", self.s3_presign_endpoint_url),
+                    ("FIREBASE_AUTH_EMULATOR_HOST", self.firebase_auth_emulator_host),
+                )
+                if value
+            }
+        )
         if emulator_vars and not self.is_emulated:
             # An emulated auth backend accepts unsigned tokens: starting would disable authentication.
             raise ValueError(

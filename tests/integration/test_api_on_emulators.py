@@ -67,6 +67,17 @@ def test_stale_and_missing_if_match(client: TestClient, sign_up: SignUp) -> None
     assert client.get(note_url, headers=bearer(user)).json()["title"] == "a"
 
 
+def test_if_match_star_changes_the_current_version(client: TestClient, sign_up: SignUp) -> None:
+    user = sign_up()
+    note_url = f"/notes/{create_note(client, user)['id']}"
+    client.patch(
+        note_url, json={"title": "a"}, headers={**bearer(user), "If-Match": '"1"'}
+    ).raise_for_status()
+    updated = client.patch(note_url, json={"title": "b"}, headers={**bearer(user), "If-Match": "*"})
+    assert (updated.status_code, updated.headers["etag"]) == (200, '"3"')
+    assert client.get(note_url, headers=bearer(user)).json()["title"] == "b"
+
+
 def test_an_if_match_past_dynamodbs_number_precision_is_412(client: TestClient, sign_up: SignUp) -> None:
     user = sign_up()
     note_url = f"/notes/{create_note(client, user)['id']}"

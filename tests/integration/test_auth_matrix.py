@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import jwt
@@ -33,9 +33,14 @@ from devstack.emulators.firebase_accounts import AuthUser
 from infrastructure.firebase import EMULATOR_HOST_VAR
 from shared.settings import Settings
 from tests.support import flows
+from tests.support.buckets import versions_under
 from tests.support.fakes import make_settings
 from tests.support.google_stand_in import claims, claims_of, google_stand_in, sign, unsigned, with_claims
 from tests.support.routes import Route, protected_routes
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
 
 pytestmark = pytest.mark.integration
 
@@ -72,6 +77,7 @@ class Probe:
     closes_account: bool = False  # succeeds by deleting its caller: each cell gets a user of its own
 
 
+FILE_UPLOAD: Route = ("POST", "/notes/{note_id}/files")
 PROBES: dict[Route, Probe] = {
     ("GET", "/users/me"): Probe(200),
     ("PUT", "/users/me"): Probe(200, body={"display_name": "Matrix"}),
@@ -84,7 +90,7 @@ PROBES: dict[Route, Probe] = {
         200, needs="note", body={"title": "changed"}, headers={"If-Match": '"1"'}
     ),
     ("DELETE", "/notes/{note_id}"): Probe(204, needs="note"),
-    ("POST", "/notes/{note_id}/files"): Probe(
+    FILE_UPLOAD: Probe(
         201, needs="note", body={"file_name": "a.txt", "content_type": "text/plain", "size": 5}
     ),
     ("GET", "/notes/{note_id}/files"): Probe(200, needs="note"),
@@ -352,6 +358,46 @@ def test_auth_matrix(
     _assert_answer(response, expected(path, case, probe))
     if seen_by_owner is not None:
         assert _read(records, setup) == seen_by_owner, "another user's request changed the owner's records"
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_a_deleted_accounts_token_is_refused_on_every_route_and_brings_nothing_back(
+    path: PathName,
+    paths: dict[PathName, VerificationPath],
+    settings: Settings,
+    sign_up: Callable[..., AuthUser],
+    dynamodb: "DynamoDBClient",
+    s3: "S3Client",
+) -> None:
+    """Finding 1 of the second review: after DELETE /users/me the same token, which Firebase accepts until
+    it expires (up to an hour), got 200 on GET /users/me (the profile made again), 201 on POST /notes and
+    an upload ticket. Now every route answers 401, and the account's partition and S3 prefix stay empty."""
+    owner = Member(sign_up())
+    app = paths[path]
+    authorization = {"Authorization": str(_minted(path, "valid", owner, owner, settings).authorization)}
+    app.request("GET", "/users/me", headers=authorization).raise_for_status()
+    note_id = app.request("POST", "/notes", json={"title": "mine"}, headers=authorization).json()["id"]
+    ticket = app.request(
+        "POST", f"/notes/{note_id}/files", json=PROBES[FILE_UPLOAD].body, headers=authorization
+    )
+    assert flows.upload(ticket.json(), b"hello", "text/plain").status_code in flows.UPLOAD_ACCEPTED
+    assert app.request("DELETE", "/users/me", headers=authorization).status_code == 204
+
+    for route in ROUTES:
+        probe = PROBES[route]
+        url = route[1].format(note_id=note_id, file_id=ticket.json()["file"]["id"])
+        response = app.request(route[0], url, json=probe.body, headers={**probe.headers, **authorization})
+        _assert_answer(response, UNAUTHENTICATED)
+
+    uid = owner.account.uid
+    partition = dynamodb.query(
+        TableName=settings.dynamodb_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"USER#{uid}"}},
+        ConsistentRead=True,
+    )
+    assert partition["Items"] == []
+    assert versions_under(s3, settings.s3_bucket, f"users/{uid}/") == []
 
 
 def test_every_probe_is_a_route_of_the_app() -> None:

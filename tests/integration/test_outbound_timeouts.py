@@ -103,6 +103,7 @@ def _app_on_fakes(
     services = wire_services(
         token_verifier=verifier or backend.identity,
         accounts=backend.identity,
+        deleted_accounts=store,
         users=store,
         notes=store,
         storage=backend.storage,

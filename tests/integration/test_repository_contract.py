@@ -5,7 +5,7 @@ import base64
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol, TypeVar
 
@@ -22,10 +22,17 @@ from domain.entities import (
     UserProfile,
     object_key,
 )
-from domain.errors import IdempotencyKeyReused, InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.errors import (
+    AccountDeleted,
+    IdempotencyKeyReused,
+    InvalidCursor,
+    LimitExceeded,
+    NotFound,
+    VersionConflict,
+)
 from domain.idempotency import KEY_RETENTION, IdempotentCreate
 from domain.ids import new_id
-from domain.ports import NoteRepository, UserRepository
+from domain.ports import DeletedAccounts, NoteRepository, UserRepository
 from infrastructure.aws import dynamodb_client
 from infrastructure.dynamodb import DynamoRepository
 from infrastructure.dynamodb_items import note_to_item
@@ -41,8 +48,8 @@ EXPIRED = datetime(2025, 1, 3, 3, 4, 5, tzinfo=UTC)  # whole seconds: the table 
 LATER = datetime(2025, 6, 7, 8, 9, 10, 111213, tzinfo=UTC)
 
 
-class Repository(UserRepository, NoteRepository, Protocol):
-    """Both ports on one store, as each implementation provides them."""
+class Repository(UserRepository, NoteRepository, DeletedAccounts, Protocol):
+    """The three ports on one store, as each implementation provides them."""
 
 
 @pytest.fixture(params=["memory", "dynamodb"])
@@ -427,6 +434,48 @@ def test_deleting_a_users_items_leaves_everyone_elses(repository: Repository) ->
     assert repository.list_profiles(10, None).items == [bobs_profile]
     assert repository.list_notes("bob", 10, None).items == [bobs_note]
     assert repository.list_files("bob", bobs_note.id, 10, None).items == [bobs_file]
+
+
+def test_once_an_account_is_marked_deleted_none_of_its_creates_stores_anything(
+    repository: Repository,
+) -> None:
+    """What a request let in before the deletion, writing after it, runs into: every create of the user is
+    refused, with or without an Idempotency-Key; others' are not."""
+    note = _note("alice")
+    repository.add_note(note)
+    repository.delete_all_user_items("alice")  # as the deletion does, after the mark (no order needed here)
+    repository.mark_deleted("alice", until=datetime.now(UTC) + timedelta(hours=1))
+    for create in (
+        lambda: repository.create_profile_if_absent(_profile("alice")),
+        lambda: repository.save_profile(_profile("alice", "back")),
+        lambda: repository.add_note(_note("alice")),
+        lambda: repository.add_note(note, _under_key("key-1", "asked", note)),
+        lambda: repository.add_file(_file(note), MAX_FILES_PER_NOTE),
+    ):
+        with pytest.raises(AccountDeleted):
+            create()
+    assert repository.get_profile("alice") is None
+    assert repository.list_notes("alice", 10, None).items == []
+    assert repository.list_files("alice", note.id, 10, None).items == []
+    bobs = _note("bob")
+    repository.add_note(bobs)
+    assert repository.create_profile_if_absent(_profile("bob")) == _profile("bob")
+    assert repository.list_notes("bob", 10, None).items == [bobs]
+
+
+def test_a_deletion_mark_is_seen_at_once_outlives_the_erase_and_lapses_at_its_expiry(
+    repository: Repository,
+) -> None:
+    assert not repository.is_deleted("alice")
+    repository.mark_deleted("alice", until=datetime.now(UTC) + timedelta(hours=1))
+    repository.delete_all_user_items("alice")
+    assert repository.is_deleted("alice")
+    assert not repository.is_deleted("bob")
+    # Marked again (a deletion run again), with an expiry now past: DynamoDB's TTL has not removed the item
+    # yet, and it counts no more.
+    repository.mark_deleted("alice", until=datetime.now(UTC) - timedelta(seconds=5))
+    assert not repository.is_deleted("alice")
+    assert repository.create_profile_if_absent(_profile("alice")) == _profile("alice")
 
 
 # --- how DynamoDB refuses (tests/unit/test_dynamodb_refusals.py stubs this shape) --------------------

@@ -11,9 +11,23 @@ from urllib.parse import quote
 
 from bootstrap import wire_services
 from domain.entities import FileRecord, Note, Page, PresignedUpload, Principal, UploadTicket, UserProfile
-from domain.errors import AuthenticationFailed, InvalidCursor, LimitExceeded, NotFound, VersionConflict
+from domain.errors import (
+    AccountDeleted,
+    AuthenticationFailed,
+    InvalidCursor,
+    LimitExceeded,
+    NotFound,
+    VersionConflict,
+)
 from domain.idempotency import IdempotentCreate, refuse_another_request
-from domain.ports import FileStorage, NoteRepository, TokenVerifier, UserAccounts, UserRepository
+from domain.ports import (
+    DeletedAccounts,
+    FileStorage,
+    NoteRepository,
+    TokenVerifier,
+    UserAccounts,
+    UserRepository,
+)
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -21,10 +35,11 @@ T = TypeVar("T")
 Listing = tuple[str, ...]
 
 
-class InMemoryRepository(UserRepository, NoteRepository):
+class InMemoryRepository(UserRepository, NoteRepository, DeletedAccounts):
     """Held to DynamoRepository's behaviour by tests/integration/test_repository_contract.py."""
 
     def __init__(self) -> None:
+        self.deleted_until: dict[str, datetime] = {}  # uid -> until when its account counts as deleted
         self.profiles: dict[str, UserProfile] = {}
         self.notes: dict[tuple[str, str], Note] = {}
         self.files: dict[tuple[str, str, str], FileRecord] = {}
@@ -33,13 +48,22 @@ class InMemoryRepository(UserRepository, NoteRepository):
         # good for that listing only, as DynamoRepository's are.
         self._cursors: dict[str, tuple[Listing, str]] = {}
 
+    def mark_deleted(self, uid: str, until: datetime) -> None:
+        self.deleted_until[uid] = until
+
+    def is_deleted(self, uid: str) -> bool:
+        until = self.deleted_until.get(uid)
+        return until is not None and datetime.now(UTC) < until
+
     def create_profile_if_absent(self, profile: UserProfile) -> UserProfile:
+        self._refuse_if_deleted(profile.uid)
         return self.profiles.setdefault(profile.uid, profile)
 
     def get_profile(self, uid: str) -> UserProfile | None:
         return self.profiles.get(uid)
 
     def save_profile(self, profile: UserProfile) -> UserProfile:
+        self._refuse_if_deleted(profile.uid)
         existing = self.profiles.get(profile.uid)
         stored = profile if existing is None else replace(profile, created_at=existing.created_at)
         self.profiles[profile.uid] = stored
@@ -57,6 +81,7 @@ class InMemoryRepository(UserRepository, NoteRepository):
     def add_note(
         self, note: Note, idempotency: IdempotentCreate[Note] | None = None
     ) -> IdempotentCreate[Note] | None:
+        self._refuse_if_deleted(note.owner_uid)
         earlier = self._live_create(note.owner_uid, idempotency)
         if earlier is not None:
             return earlier
@@ -94,6 +119,7 @@ class InMemoryRepository(UserRepository, NoteRepository):
         max_files_per_note: int,
         idempotency: IdempotentCreate[UploadTicket] | None = None,
     ) -> IdempotentCreate[UploadTicket] | None:
+        self._refuse_if_deleted(record.owner_uid)
         earlier = self._live_create(record.owner_uid, idempotency)
         if earlier is not None:
             return earlier
@@ -123,6 +149,11 @@ class InMemoryRepository(UserRepository, NoteRepository):
             raise NotFound("file not found")
         note = self.notes[(record.owner_uid, record.note_id)]
         self.notes[(note.owner_uid, note.id)] = replace(note, file_count=note.file_count - 1)
+
+    def _refuse_if_deleted(self, uid: str) -> None:
+        """What DynamoRepository's condition on the deletion mark does to every create."""
+        if self.is_deleted(uid):
+            raise AccountDeleted
 
     def _live_create(
         self, owner_uid: str, idempotency: IdempotentCreate[T] | None
@@ -226,6 +257,7 @@ class FakeBackend:
         self.services = wire_services(
             token_verifier=self.identity,
             accounts=self.identity,
+            deleted_accounts=self.repository,
             users=self.repository,
             notes=self.repository,
             storage=self.storage,
@@ -243,4 +275,4 @@ def make_settings(**overrides: object) -> Settings:
         "firebase_auth_emulator_host": None,
         **overrides,
     }
-    return Settings.model_validate(values)
+    return Settings.model_validate(values, context={"environ": {}})

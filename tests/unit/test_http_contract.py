@@ -163,6 +163,21 @@ def test_patch_needs_if_match_and_rejects_a_stale_one(client: TestClient, backen
     assert client.get(url, headers=headers).json()["title"] == "x"
 
 
+def test_if_match_star_changes_whatever_version_is_current(client: TestClient, backend: FakeBackend) -> None:
+    """RFC 9110 13.1.1: `*` matches any current representation. A note that does not exist stays a 404
+    (13.2.1: preconditions are ignored where the request without them would not succeed)."""
+    headers = _auth(backend)
+    url = f"/notes/{client.post('/notes', json={'title': 't'}, headers=headers).json()['id']}"
+    client.patch(url, json={"title": "x"}, headers={**headers, "If-Match": '"1"'}).raise_for_status()
+
+    updated = client.patch(url, json={"title": "y"}, headers={**headers, "If-Match": "*"})
+    assert (updated.status_code, updated.headers["etag"], updated.json()["title"]) == (200, '"3"', "y")
+
+    client.delete(url, headers=headers).raise_for_status()
+    gone = client.patch(url, json={"title": "z"}, headers={**headers, "If-Match": "*"})
+    assert (gone.status_code, _error(gone.json())["code"]) == (404, "not_found")
+
+
 def _patch_with_raw_header(
     client: TestClient, url: str, headers: dict[str, str], if_match: bytes
 ) -> httpx.Response:

@@ -1,3 +1,4 @@
+import os
 from collections.abc import Iterator
 from typing import get_args
 
@@ -44,7 +45,8 @@ def test_emulators_are_allowed_only_where_they_run(environment: str, variable: s
 
 
 def _set_required_variables(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
-    for name in ("ENVIRONMENT", "AWS_ENDPOINT_URL", "FIREBASE_AUTH_EMULATOR_HOST"):
+    endpoint_variables = [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]
+    for name in ("ENVIRONMENT", "FIREBASE_AUTH_EMULATOR_HOST", *endpoint_variables):
         monkeypatch.delenv(name, raising=False)
     for name, value in {"DYNAMODB_TABLE": "t", "S3_BUCKET": "b", "FIREBASE_PROJECT_ID": "p", **extra}.items():
         monkeypatch.setenv(name, value)
@@ -66,6 +68,40 @@ def test_the_guard_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch
     )
     with pytest.raises(ValidationError, match="FIREBASE_AUTH_EMULATOR_HOST"):
         build_app(get_settings())
+
+
+# boto3 reads each of these from the process environment (a service's own overrides the general one): a
+# staging app started with AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:... would keep its data on a laptop.
+AWS_ENDPOINT_VARIABLES = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_STS",
+]
+
+
+@pytest.mark.usefixtures("fresh_settings")
+@pytest.mark.parametrize("environment", DEPLOYED)
+@pytest.mark.parametrize("variable", AWS_ENDPOINT_VARIABLES)
+def test_deployed_environments_refuse_every_aws_endpoint_variable(
+    monkeypatch: pytest.MonkeyPatch, environment: str, variable: str
+) -> None:
+    _set_required_variables(monkeypatch, ENVIRONMENT=environment, **{variable: "http://127.0.0.1:4566"})
+    with pytest.raises(
+        ValidationError,
+        match=rf"refusing to start: ENVIRONMENT={environment} with emulator .*: {variable} \(",
+    ):
+        get_settings()
+
+
+@pytest.mark.usefixtures("fresh_settings")
+@pytest.mark.parametrize("environment", sorted(EMULATED))
+@pytest.mark.parametrize("variable", AWS_ENDPOINT_VARIABLES)
+def test_aws_endpoint_variables_are_allowed_where_the_emulators_run(
+    monkeypatch: pytest.MonkeyPatch, environment: str, variable: str
+) -> None:
+    _set_required_variables(monkeypatch, ENVIRONMENT=environment, **{variable: "http://127.0.0.1:4566"})
+    assert get_settings().environment == environment
 
 
 @pytest.mark.usefixtures("fresh_settings")

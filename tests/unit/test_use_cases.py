@@ -1,7 +1,16 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from domain.entities import MAX_FILES_PER_NOTE, Principal
-from domain.errors import LimitExceeded, NotFound, PermissionDenied, ServiceUnavailable, VersionConflict
+from domain.entities import MAX_FILES_PER_NOTE, Note, Principal
+from domain.errors import (
+    AccountDeleted,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    ServiceUnavailable,
+    VersionConflict,
+)
 from tests.support.fakes import FakeBackend
 
 ALICE = Principal(uid="alice", email="alice@example.com", role=None)
@@ -65,6 +74,27 @@ def test_account_deletion_removes_an_upload_that_lands_while_the_records_go(
     assert backend.storage.objects == set()
 
 
+def test_once_an_account_is_deleted_no_write_of_its_owner_lands_for_longer_than_a_token_lives(
+    backend: FakeBackend,
+) -> None:
+    """Requests that were let in before the deletion and write after it: the store refuses each."""
+    services = backend.services
+    note = services.notes.create(ALICE, "n", "")
+    began = datetime.now(UTC)
+    services.users.delete_my_account(ALICE)
+    for write in (
+        lambda: services.users.get_my_profile(ALICE),  # creates the profile when there is none
+        lambda: services.users.update_my_profile(ALICE, "back"),
+        lambda: services.notes.create(ALICE, "back", ""),
+        lambda: services.files.start_upload(ALICE, note.id, "f", "text/plain", 1),
+    ):
+        with pytest.raises(AccountDeleted):
+            write()
+    assert (backend.repository.profiles, backend.repository.notes, backend.repository.files) == ({}, {}, {})
+    assert backend.repository.is_deleted("alice")
+    assert backend.repository.deleted_until["alice"] - began > timedelta(hours=1)  # ID tokens live an hour
+
+
 def test_an_account_deletion_that_fails_halfway_keeps_the_sign_in_account(
     backend: FakeBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +116,28 @@ def test_note_update_bumps_the_version_and_rejects_stale_versions(backend: FakeB
     assert (updated.title, updated.body, updated.version) == ("final", "", 2)
     with pytest.raises(VersionConflict):
         backend.services.notes.update(ALICE, note.id, note.version, "lost update", None)
+
+
+@pytest.mark.parametrize(("if_match", "outcome"), [(None, "mine"), (1, "412")], ids=["*", "a tag"])
+def test_an_edit_landing_between_read_and_write_fails_a_tag_but_not_any_version(
+    backend: FakeBackend, monkeypatch: pytest.MonkeyPatch, if_match: int | None, outcome: str
+) -> None:
+    note = backend.services.notes.create(ALICE, "draft", "")
+    repository, write = backend.repository, backend.repository.update_note
+
+    def theirs_first(changed: Note, expected_version: int) -> Note:
+        monkeypatch.setattr(repository, "update_note", write)  # once: another client's PATCH lands first
+        backend.services.notes.update(ALICE, note.id, 1, "theirs", None)
+        return write(changed, expected_version)
+
+    monkeypatch.setattr(repository, "update_note", theirs_first)
+    if outcome == "412":
+        with pytest.raises(VersionConflict):
+            backend.services.notes.update(ALICE, note.id, if_match, "mine", None)
+        assert backend.services.notes.get(ALICE, note.id).title == "theirs"
+        return
+    updated = backend.services.notes.update(ALICE, note.id, if_match, "mine", None)
+    assert (updated.title, updated.version) == ("mine", 3)
 
 
 def test_someone_elses_note_does_not_exist(backend: FakeBackend) -> None:

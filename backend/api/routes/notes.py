@@ -21,14 +21,17 @@ def etag(note: Note) -> str:
     return f'"{note.version}"'
 
 
-def parse_if_match(if_match: str | None) -> int:
-    """The note version the client last saw, from If-Match: "<version>" (the ETag we sent).
+def parse_if_match(if_match: str | None) -> int | None:
+    """The note version the client last saw, from If-Match: "<version>" (the ETag we sent); None for
+    If-Match: *, which RFC 9110 (13.1.1) matches with any current version.
 
     Anything that is not such a tag cannot match: 412, like a stale one."""
     if if_match is None:
         raise HTTPException(
             status.HTTP_428_PRECONDITION_REQUIRED, "If-Match with the note's ETag is required to change it"
         )
+    if if_match.strip() == "*":
+        return None
     tag = if_match.strip().removeprefix("W/").strip('"')
     if _VERSION.fullmatch(tag) is None:
         raise VersionConflict("If-Match does not match the note's current ETag")

@@ -1,6 +1,13 @@
 from fastapi import APIRouter, Response, status
 
-from api.dependencies import CurrentUser, CurrentUserNotRevoked, CursorQuery, PageLimitQuery, ServicesDep
+from api.dependencies import (
+    AccountHolder,
+    CurrentUser,
+    CurrentUserNotRevoked,
+    CursorQuery,
+    PageLimitQuery,
+    ServicesDep,
+)
 from api.errors import error_responses
 from api.schemas import ProfilePage, ProfileResponse, ProfileUpdate
 
@@ -18,7 +25,7 @@ def update_my_profile(update: ProfileUpdate, caller: CurrentUser, services: Serv
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
-def delete_my_account(caller: CurrentUserNotRevoked, services: ServicesDep) -> Response:
+def delete_my_account(caller: AccountHolder, services: ServicesDep) -> Response:
     services.users.delete_my_account(caller)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
