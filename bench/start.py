@@ -6,6 +6,7 @@ starting their own; its gateway plays the template with GET /health's throttle r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -72,7 +73,9 @@ def make_dev_s(state_dir: Path) -> float:
             time.sleep(0.1)
         return time.perf_counter() - began
     finally:
-        os.killpg(make_dev.pid, signal.SIGINT)
+        # A make dev that exited (a taken port) took its group along: its error, raised above, is the one.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make_dev.pid, signal.SIGINT)
         make_dev.wait(timeout=60)
 
 
