@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +71,17 @@ def endpoints_for(
     )
 
 
-def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict[str, str]:
-    """What the template's values become locally: emulator endpoints, the deployed names, a demo project.
+def adapter_knobs(environ: Mapping[str, str]) -> dict[str, str]:
+    """The Web Adapter's own settings, passed through from the shell: its `AWS_LWA_*` knobs and `RUST_LOG`,
+    its log filter (`RUST_LOG=debug make dev`; the adapter has no `AWS_LWA_LOG_LEVEL`)."""
+    return {
+        name: value for name, value in environ.items() if name == "RUST_LOG" or name.startswith("AWS_LWA_")
+    }
 
-    The Web Adapter's own knobs pass through from the shell (`AWS_LWA_LOG_LEVEL=debug make dev`).
-    """
-    adapter_knobs = {name: value for name, value in os.environ.items() if name.startswith("AWS_LWA_")}
+
+def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict[str, str]:
+    """What the template's values become locally: emulator endpoints, the deployed names, a demo project,
+    and the Web Adapter's settings from the shell."""
     return {
         "ENVIRONMENT": "local",
         # As the template sets it everywhere; the app keeps tokens and bodies out of its logs at any level.
@@ -88,7 +93,7 @@ def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict
         "FIREBASE_PROJECT_ID": endpoints.project_id,
         "DYNAMODB_TABLE": endpoints.table,
         "S3_BUCKET": endpoints.bucket,
-        **adapter_knobs,
+        **adapter_knobs(os.environ),
     }
 
 

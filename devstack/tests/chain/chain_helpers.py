@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from devstack.lambdafn.runtime import LambdaChain
@@ -26,11 +26,15 @@ LOG_WAIT_S = 10.0
 
 
 def new_chain(
-    artifact: Path, tools: LambdaTools, logs: LogCapture, sandbox: Sandbox | None = None
+    artifact: Path,
+    tools: LambdaTools,
+    logs: LogCapture,
+    extra: Mapping[str, str] | None = None,
+    sandbox: Sandbox | None = None,
 ) -> LambdaChain:
     return LambdaChain(
         artifact,
-        OVERRIDES,
+        {**OVERRIDES, **(extra or {})},
         invoke_port=free_port(),
         runtime_api_port=free_port(),
         app_port=free_port(),

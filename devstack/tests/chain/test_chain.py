@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from devstack.apigw.event_builder import request_event
+from devstack.environment import adapter_knobs
 from devstack.lambdafn.runtime import LambdaChain, part_of
 from devstack.lambdafn.sandbox import Sandbox
 from devstack.supervision import LogCapture, StartupError, port_is_free
@@ -127,6 +128,24 @@ def test_logs_are_split_by_part(chain: LambdaChain, chain_logs: LogCapture) -> N
         chain_logs,
     )
     assert not [line for line in chain_logs.of("app") if line.startswith(("START RequestId:", "REPORT "))]
+
+
+def test_rust_log_from_the_shell_shows_each_request_the_adapter_forwards(
+    artifact: Path, lambda_tools: LambdaTools
+) -> None:
+    """The documented debugging knob (`RUST_LOG=debug make dev`) reaches the adapter and works. The
+    `AWS_LWA_LOG_LEVEL` documented before is no setting of the adapter's: it printed nothing more."""
+    knobs = adapter_knobs({"RUST_LOG": "debug", "HOME": "/nowhere"})
+    assert knobs == {"RUST_LOG": "debug"}  # the adapter's settings pass through, not the whole shell
+    logs = LogCapture()
+    with new_chain(artifact, lambda_tools, logs, extra=knobs) as chain:
+        chain.wait_ready()
+        chain.invoke(request_event("GET", "/health"))
+        eventually(
+            lambda: any("sending request to app server" in line for line in logs.of("adapter")),
+            "the adapter's debug line for the forwarded request",
+            logs,
+        )
 
 
 @pytest.mark.parametrize(
@@ -256,8 +275,8 @@ def test_environments_starting_together_on_a_fresh_clone_all_start(
     an environment did not start."""
     sandbox = Sandbox(tmp_path / "lambda")
     first_logs = LogCapture()
-    first = new_chain(artifact, lambda_tools, first_logs, sandbox)
-    others = [new_chain(artifact, lambda_tools, LogCapture(), sandbox) for _ in range(TOGETHER - 1)]
+    first = new_chain(artifact, lambda_tools, first_logs, sandbox=sandbox)
+    others = [new_chain(artifact, lambda_tools, LogCapture(), sandbox=sandbox) for _ in range(TOGETHER - 1)]
 
     def start(chain: LambdaChain) -> tuple[int, Any]:
         chain.start()
