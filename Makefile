@@ -61,7 +61,7 @@ logs: ## Follow the compose stack's logs
 bench: install build ## Benchmarks side by side (cold start, latency, start, per request, suites, artifact, sam local): one table + bench/results.json (BENCH_QUICK=1: short, BENCH_ONLY=sam_local,...: some groups)
 	$(RUN) python -m bench.run
 
-.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser e2e fuzz smoke lint format typecheck check-iac check-security
+.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser test-faults test-durability e2e fuzz smoke lint format typecheck check-iac check-security
 test: install install-browser lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, browser, compose, IaC + security checks
 	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose
 	$(IN_DEVSTACK) $(PYTEST)
@@ -83,6 +83,12 @@ test-compose: build ## The compose stack for real (engine, stand-ins, up), the e
 
 test-browser: install install-browser build ## Headless Chromium edits a note across origins through the whole chain (template CORS vs before the fix)
 	$(RUN) $(PYTEST) tests/browser
+
+test-faults: install build ## A dependency stopped or slow, a part of `make dev` killed: named, served again or stopped cleanly
+	$(RUN) $(PYTEST) tests/faults
+
+test-durability: install build ## Users, notes and files survive a stop + start of `make dev`; `make reset` wipes them
+	$(RUN) $(PYTEST) tests/durability
 
 test-infra: ## Template tests and the deploy/update/destroy cycle on MiniStack
 	$(RUN) $(PYTEST) tests/infra

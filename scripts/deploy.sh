@@ -35,7 +35,7 @@ say() { printf '\n==> %s\n' "$*"; }
 
 step="preflight"
 command -v sam >/dev/null || { echo "sam is not installed (make install)" >&2; false; }
-# Every replace-me-* placeholder of this environment's section (Firebase project id, account id in role_arn).
+# Every replace-me-* placeholder of this environment's section (Firebase project id, the account id in role_arn, s3_bucket).
 placeholders="$(python3 - "$ENVIRONMENT" <<'PY'
 import sys, tomllib
 with open("samconfig.toml", "rb") as config:

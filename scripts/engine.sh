@@ -10,6 +10,10 @@
 # --iptables=false --bridge=none: containers cannot reach anything outside this machine, and nothing this
 # script does changes the host's firewall or network. Builds that need a package registry use the host network
 # instead (`docker build --network host`, compose `build: network: host`).
+# The install leaves the package's system units masked, so no system engine ever starts from it (at boot
+# it would write iptables rules and forward IPv4, and `start` would reuse it). An engine that answers is
+# reused: one the caller runs (DOCKER_HOST, Docker Desktop, a CI runner's) is theirs, and reusing it changes
+# nothing on the host.
 # Everything lives under $TOOLS_CACHE/docker: data-root, exec-root, socket, pidfile, log.
 set -euo pipefail
 
@@ -59,6 +63,36 @@ private_pid() {  # the pid of the private dockerd, if it still runs (checked aga
   echo "$pid"
 }
 
+installed_package() {  # installed_package NAME: does dpkg have it installed?
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+# The units that would run a system engine: docker.io's, and containerd's (a private dockerd adopts a
+# system containerd it finds at /run/containerd instead of starting its own).
+SYSTEM_UNITS=(docker.service docker.socket containerd.service)
+
+# Debian's packages enable their units at boot. Disabled (no boot-time links) and masked (nothing starts them:
+# not a boot, not socket activation, not a package upgrade's scripts); `systemctl unmask` gives them back.
+keep_system_units_off() {
+  command -v systemctl >/dev/null 2>&1 || return 0   # no systemd: nothing starts them at boot
+  { systemctl disable --quiet "$@" && systemctl mask --quiet "$@"; } >&2 \
+    || die "could not disable and mask $* (see above): run systemctl disable $* && systemctl mask $*"
+  say "masked $* (nothing starts them, boot included; systemctl unmask $* undoes it)"
+}
+
+# A machine where docker.io was installed before the units were masked here would start a system engine at
+# its next boot (and `start` would reuse it): named, with the fix, never changed behind the owner's back.
+warn_enabled_system_units() {
+  command -v systemctl >/dev/null 2>&1 || return 0
+  local unit enabled=()
+  for unit in "${SYSTEM_UNITS[@]}"; do
+    [[ "$(systemctl is-enabled "$unit" 2>/dev/null)" == enabled ]] && enabled+=("$unit")
+  done
+  (( ${#enabled[@]} == 0 )) || say "warning: ${enabled[*]} enabled: the next boot starts a system engine" \
+    "(iptables rules, IPv4 forwarding) that \`start\` would reuse. Unless you want one: systemctl disable" \
+    "${enabled[*]} && systemctl mask ${enabled[*]}"
+}
+
 need_docker_client() {
   command -v docker >/dev/null 2>&1 && return 0
   die "the docker client is not on PATH. Install it (apt-get install -y docker.io gives client and engine)."
@@ -82,10 +116,15 @@ install_dockerd() {
   if [[ ! -e "$policy" ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; created_policy=1
   fi
+  # ... nor one at the next boot: the units this install adds are masked (a containerd installed before is
+  # the owner's, left as it is).
+  local units=(docker.service docker.socket)
+  installed_package containerd || units+=(containerd.service)
   local rc=0
   { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io; } >&2 || rc=$?
   [[ -n "$created_policy" ]] && rm -f "$policy"
   (( rc == 0 )) || die "apt-get could not install docker.io (exit $rc; see the apt output above). Install Docker yourself and set DOCKER_HOST."
+  keep_system_units_off "${units[@]}"
   command -v dockerd >/dev/null 2>&1 || die "docker.io was installed but dockerd is still not on PATH"
   say "installed: $(dockerd --version)"
 }
@@ -110,7 +149,7 @@ cmd_start() {
   if pid="$(private_pid)"; then
     die "the private dockerd (pid $pid) runs but does not answer at unix://$SOCK; see $LOGFILE, then: $0 stop"
   fi
-  command -v dockerd >/dev/null 2>&1 || install_dockerd
+  if command -v dockerd >/dev/null 2>&1; then warn_enabled_system_units; else install_dockerd; fi
 
   # Without forwarding, packets from containers stop at this host. dockerd would switch it on (--ip-forward
   # defaults to true, even with --iptables=false); it is told not to, and a host that forwards anyway is named.

@@ -5,7 +5,7 @@ assumes creates nothing itself, it hands change sets to a CloudFormation executi
 create or change a role only with the environment's permissions boundary attached, manage only its own
 environment's resources (API Gateway by tag), and never the bootstrap's own roles; the boundary allows only
 this environment's table, bucket and logs. The template's function role must carry that boundary and fit
-inside it.
+inside it. Each environment uploads its code into a bucket of its own that no pipeline role can open up.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ Synth = Callable[..., Template]
 ENVS = ["dev", "staging", "prod"]
 PREFIX = "fastapi-backend"  # the bootstrap's StackNamePrefix default = samconfig's stack names
 BOOTSTRAP = REPO_ROOT / "docs" / "aws-bootstrap.yml"
+ARTIFACT_BUCKET = "ArtifactBucket"  # the logical id of the environment's SAM artifact bucket
 
 
 def region(env: str) -> str:
@@ -59,13 +60,22 @@ BOUNDARY_BYPASSES = [
 
 
 def bootstrap(env: str) -> Template:
-    """The bootstrap as deployed for `env` (parameters and Subs resolved; resource Refs stay intrinsics)."""
+    """The bootstrap as deployed for `env`: parameters and Subs resolved, and the artifact bucket's name and
+    ARN as CloudFormation gives them (its name is fixed); other resources' Refs stay intrinsics."""
     document = load(BOOTSTRAP)
     given = {"GitHubRepository": "owner/repo", "Environment": env, "CreateOidcProvider": "true"}
-    resolved: Template = Evaluator(
-        document, parameter_values(document, given, f"github-deploy-{env}", region(env))
-    ).value(document)
+    parameters = parameter_values(document, given, f"github-deploy-{env}", region(env))
+    bucket = Evaluator(document, parameters).value(
+        document["Resources"][ARTIFACT_BUCKET]["Properties"]["BucketName"]
+    )
+    parameters |= {ARTIFACT_BUCKET: bucket, f"{ARTIFACT_BUCKET}.Arn": f"arn:aws:s3:::{bucket}"}
+    resolved: Template = Evaluator(document, parameters).value(document)
     return resolved
+
+
+def artifact_bucket(template: Template) -> str:
+    name: str = template["Resources"][ARTIFACT_BUCKET]["Properties"]["BucketName"]
+    return name
 
 
 def _listed(value: Any) -> list[Any]:
@@ -294,17 +304,86 @@ def test_the_function_role_fits_inside_the_boundary(synth: Synth, env: str) -> N
         ), f"the boundary does not allow {action} on {arn}"
 
 
+# What would let a role open a bucket to others, or take its guard off.
+BUCKET_GUARD_WRITES = [
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketAcl",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutObjectAcl",
+]
+
+
+def _s3_statements(template: Template) -> Iterator[tuple[str, Statement]]:
+    for owner, statement in statements(template):
+        if any(str(action).lower().startswith("s3:") for action in _listed(statement["Action"])):
+            yield owner, statement
+
+
 @pytest.mark.parametrize("env", ENVS)
-def test_artifacts_are_written_and_read_under_this_environments_prefix_only(env: str) -> None:
-    """All environments of an account share SAM's artifact bucket: dev writing under prod's prefix could
-    swap the code prod's change set deploys. sam deploy writes under the config env's s3_prefix."""
-    assert _samconfig(env)["s3_prefix"] == f"{PREFIX}-{env}"
-    for owner, statement in statements(bootstrap(env)):
-        for action in ("s3:PutObject", "s3:GetObject"):
+def test_no_pipeline_role_may_change_a_buckets_policy_or_public_access(env: str) -> None:
+    """The dev deploy role could put a policy on the one SAM artifact bucket every environment shared,
+    granting itself prod's prefix, and swap the zip prod's next change set deploys. The execution role keeps
+    these rights on its environment's uploads bucket (template.yml sets its policy), never on an artifact
+    bucket."""
+    template = bootstrap(env)
+    role = deploy_role(template)
+    artifacts = [f"arn:aws:s3:::{PREFIX}-{each}-artifacts-{LOCAL_ACCOUNT_ID}" for each in ENVS]
+    assert f"arn:aws:s3:::{artifact_bucket(template)}" in artifacts
+    for owner, statement in _s3_statements(template):
+        for action in BUCKET_GUARD_WRITES:
             if not allows(statement, action):
                 continue
-            for resource in _listed(statement["Resource"]):
-                if "aws-sam-cli-managed-default" in resource:
-                    assert resource.endswith(f"-samclisourcebucket-*/{PREFIX}-{env}/*"), (
-                        f"{owner} {statement.get('Sid')}: {action} on {resource}"
-                    )
+            assert owner != role, f"the deploy role's {statement.get('Sid')} allows {action}"
+            for pattern in _listed(statement["Resource"]):
+                assert not any(fnmatch.fnmatchcase(bucket, pattern) for bucket in artifacts), (
+                    f"{owner} {statement.get('Sid')}: {action} on an artifact bucket through {pattern}"
+                )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_s3_grant_names_only_this_environments_buckets(env: str) -> None:
+    """Artifacts: this environment's own bucket, created by the bootstrap. Data: its uploads bucket. No
+    pattern that another environment's bucket (or SAM's shared one) could match."""
+    template = bootstrap(env)
+    own = {f"arn:aws:s3:::{artifact_bucket(template)}", f"arn:aws:s3:::{PREFIX}-{env}-uploadsbucket-*"}
+    others = [
+        f"arn:aws:s3:::{bucket}/{PREFIX}-{env}/key"
+        for bucket in (
+            *(f"{PREFIX}-{other}-artifacts-{LOCAL_ACCOUNT_ID}" for other in ENVS if other != env),
+            *(f"{PREFIX}-{other}-uploadsbucket-1a2b3c" for other in ENVS if other != env),
+            "aws-sam-cli-managed-default-samclisourcebucket-1a2b3c",
+        )
+    ]
+    seen = 0
+    for owner, statement in _s3_statements(template):
+        for resource in _listed(statement["Resource"]):
+            seen += 1
+            assert isinstance(resource, str), f"{owner} {statement.get('Sid')}: unresolved {resource}"
+            assert resource.removesuffix("/*") in own, f"{owner} {statement.get('Sid')}: {resource}"
+            assert not any(fnmatch.fnmatchcase(arn, resource) for arn in others), resource
+    assert seen
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_no_role_touches_sams_shared_artifacts_stack(env: str) -> None:
+    """`sam deploy --resolve-s3` keeps one bucket per account in the aws-sam-cli-managed-default stack: a
+    role that may run its change sets may rewrite that bucket's policy through CloudFormation."""
+    for owner, statement in statements(bootstrap(env)):
+        for resource in _listed(statement["Resource"]):
+            assert "aws-sam-cli-managed-default" not in str(resource), f"{owner} {statement.get('Sid')}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_deploys_upload_into_this_environments_bucket(env: str) -> None:
+    """samconfig names the bucket the bootstrap creates (the account id is the one placeholder), and nothing
+    on the deploy path asks SAM for its shared bucket instead."""
+    parameters = _samconfig(env)
+    bucket = artifact_bucket(bootstrap(env))
+    assert parameters["s3_bucket"] == bucket.replace(LOCAL_ACCOUNT_ID, "replace-me-account-id")
+    assert "resolve_s3" not in parameters
+    for path in (".github/workflows/deploy.yml", "scripts/deploy.sh", "scripts/stack.sh"):
+        text = (REPO_ROOT / path).read_text()
+        for option in ("--resolve-s3", "--s3-bucket"):
+            assert option not in text, f"{path} passes {option}: the bucket is samconfig's s3_bucket"

@@ -196,3 +196,19 @@ def test_every_checkov_skip_gives_its_reason(template: str) -> None:
         f"{name}: {skip['id']}" for name, skip in skips if len(str(skip.get("comment", ""))) < MIN_REASON
     ]
     assert not unexplained
+
+
+@pytest.mark.parametrize("local_file", [".env", ".env.local", "firebase-emulator/.env"])
+def test_local_settings_files_are_ignored_by_git(local_file: str) -> None:
+    """.env.example says to put LOCALSTACK_AUTH_TOKEN in .env: a `git add .` must not publish it."""
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", local_file], cwd=REPO_ROOT, check=False
+    )
+    assert ignored.returncode == 0, f"{local_file} is not ignored by git"
+
+
+def test_the_settings_template_stays_tracked() -> None:
+    tracked = subprocess.run(
+        ["git", "check-ignore", "--no-index", "-q", ".env.example"], cwd=REPO_ROOT, check=False
+    )
+    assert tracked.returncode == 1, ".env.example is ignored by git"
