@@ -2,11 +2,10 @@
 
 import json
 import os
-from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "staging", "prod", "local", "test"]
@@ -18,6 +17,14 @@ APP_VERSION = "1.0.0"
 # boto3 reads AWS_ENDPOINT_URL and every AWS_ENDPOINT_URL_<SERVICE> from the process environment itself
 # (AWS_ENDPOINT_URL_DYNAMODB, _S3, _STS, ...): a field for each would miss the services nobody listed.
 AWS_ENDPOINT_VARIABLE_PREFIX = "AWS_ENDPOINT_URL"
+
+
+def _aws_endpoint_variables() -> frozenset[str]:
+    return frozenset(
+        name.upper()
+        for name, value in os.environ.items()
+        if name.upper().startswith(AWS_ENDPOINT_VARIABLE_PREFIX) and value
+    )
 
 
 class Settings(BaseSettings):
@@ -36,6 +43,9 @@ class Settings(BaseSettings):
     # does: in compose the app reaches it by its service name, the host on 127.0.0.1. Presigned URLs name it.
     s3_presign_endpoint_url: str | None = None
     firebase_auth_emulator_host: str | None = None
+    # The AWS_ENDPOINT_URL* variables set in the process environment: get_settings passes them (an argument
+    # outranks any variable of this name), and unit tests' settings see none of the developer's shell.
+    aws_endpoint_variables: frozenset[str] = Field(default=frozenset(), exclude=True)
     # A Google credential configuration (JSON), used only for the Admin API call behind revocation checks:
     # typically workload identity federation, which trades the function's AWS role for a Google token
     # (no key, nothing secret). Unset: revocation-checked routes answer 503. See docs/auth.md.
@@ -75,16 +85,9 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _refuse_emulators_where_deployed(self, info: ValidationInfo) -> "Settings":
-        # The process environment, unless the caller gives another (make_settings gives an empty one).
-        environ: Mapping[str, str] = (info.context or {}).get("environ", os.environ)
-        endpoint_vars = {
-            name.upper()
-            for name, value in environ.items()
-            if name.upper().startswith(AWS_ENDPOINT_VARIABLE_PREFIX) and value
-        }
+    def _refuse_emulators_where_deployed(self) -> "Settings":
         emulator_vars = sorted(
-            endpoint_vars
+            self.aws_endpoint_variables
             | {
                 name
                 for name, value in (
@@ -116,4 +119,5 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()  # type: ignore[call-arg]  # required fields come from the environment
+    # Required fields come from the environment.
+    return Settings(aws_endpoint_variables=_aws_endpoint_variables())  # type: ignore[call-arg]

@@ -275,4 +275,4 @@ def make_settings(**overrides: object) -> Settings:
         "firebase_auth_emulator_host": None,
         **overrides,
     }
-    return Settings.model_validate(values, context={"environ": {}})
+    return Settings.model_validate(values)

@@ -44,6 +44,16 @@ def test_emulators_are_allowed_only_where_they_run(environment: str, variable: s
     assert getattr(settings, variable) == value
 
 
+@pytest.mark.parametrize("variable", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"])
+def test_a_developers_endpoint_variables_do_not_reach_the_unit_tests_settings(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """`make test` exports the emulators' AWS_ENDPOINT_URL (scripts/lib.sh): the unit tests' deployed settings
+    are the ones they spell out, not refused for the shell's variables."""
+    monkeypatch.setenv(variable, "http://127.0.0.1:4566")
+    assert make_settings(environment="prod").is_production
+
+
 def _set_required_variables(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
     endpoint_variables = [name for name in os.environ if name.startswith("AWS_ENDPOINT_URL")]
     for name in ("ENVIRONMENT", "FIREBASE_AUTH_EMULATOR_HOST", *endpoint_variables):
