@@ -50,7 +50,7 @@ def test_a_developers_endpoint_variables_do_not_reach_the_unit_tests_settings(
 ) -> None:
     """`make test` exports the emulators' AWS_ENDPOINT_URL (scripts/lib.sh): the unit tests' deployed settings
     are the ones they spell out, not refused for the shell's variables."""
-    monkeypatch.setenv(variable, "http://127.0.0.1:4566")
+    monkeypatch.setenv(variable, "http://127.0.0.1:4599")
     assert make_settings(environment="prod").is_production
 
 
@@ -96,7 +96,7 @@ AWS_ENDPOINT_VARIABLES = [
 def test_deployed_environments_refuse_every_aws_endpoint_variable(
     monkeypatch: pytest.MonkeyPatch, environment: str, variable: str
 ) -> None:
-    _set_required_variables(monkeypatch, ENVIRONMENT=environment, **{variable: "http://127.0.0.1:4566"})
+    _set_required_variables(monkeypatch, ENVIRONMENT=environment, **{variable: "http://127.0.0.1:4599"})
     with pytest.raises(
         ValidationError,
         match=rf"refusing to start: ENVIRONMENT={environment} with emulator .*: {variable} \(",
@@ -110,7 +110,7 @@ def test_deployed_environments_refuse_every_aws_endpoint_variable(
 def test_aws_endpoint_variables_are_allowed_where_the_emulators_run(
     monkeypatch: pytest.MonkeyPatch, environment: str, variable: str
 ) -> None:
-    _set_required_variables(monkeypatch, ENVIRONMENT=environment, **{variable: "http://127.0.0.1:4566"})
+    _set_required_variables(monkeypatch, ENVIRONMENT=environment, **{variable: "http://127.0.0.1:4599"})
     assert get_settings().environment == environment
 
 
