@@ -66,7 +66,10 @@ class Ports:
 
     def with_free_ports(self) -> Ports:
         """Fresh ports, so tests never collide with a running `make dev`."""
-        return Ports(*(free_port() for _ in range(6)))
+        chosen: list[int] = []
+        for _ in range(6):  # six different ones: none is bound before all are chosen
+            chosen.append(free_port(avoid=chosen))
+        return Ports(*chosen)
 
     def environment(self) -> dict[str, str]:
         """The variables that put another `devstack dev` on these ports."""

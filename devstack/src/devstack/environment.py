@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from devstack import config, paths
@@ -142,6 +142,7 @@ def local_environment(
                     data_dir=data_dir and data_dir / "firebase-auth",
                     sink=sink,
                     parts=parts,
+                    stack_ports=astuple(ports),
                 )
             )
         finally:

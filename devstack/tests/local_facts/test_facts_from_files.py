@@ -96,3 +96,31 @@ def test_two_emulators_never_share_their_hub_or_logging_port(tmp_path: Path) -> 
         written.append(json.loads((tmp_path / run / "firebase.json").read_text())["emulators"])
     for service in ("hub", "logging"):
         assert written[0][service]["port"] != written[1][service]["port"], service
+
+
+def test_the_emulators_own_ports_are_none_the_stack_chose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stack's ports are chosen free, then bound one part at a time: until the gateway binds its own, the
+    OS may hand it out again — as it did in CI, to firebase-tools' hub, and the gateway could not start."""
+    facts = config.load(environ={})
+    taken = facts.ports.gateway
+    handed_out = iter([taken, 40001, taken, 40002])
+
+    class Probe:  # what the OS answers to bind(port 0), in the order above
+        def __enter__(self) -> Probe:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+        def bind(self, _address: object) -> None:
+            pass
+
+        def getsockname(self) -> tuple[str, int]:
+            return "127.0.0.1", next(handed_out)
+
+    monkeypatch.setattr("devstack.supervision.socket.socket", lambda *_: Probe())
+    emulator_command(facts.firebase, facts.ports.firebase, tmp_path, data_dir=None, stack_ports=[taken])
+    written = json.loads((tmp_path / "firebase.json").read_text())["emulators"]
+    assert (written["hub"]["port"], written["logging"]["port"]) == (40001, 40002)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,7 +37,11 @@ def require_demo_project(firebase: config.FirebaseEmulator) -> None:
 
 
 def emulator_command(
-    firebase: config.FirebaseEmulator, port: int, config_dir: Path, data_dir: Path | None
+    firebase: config.FirebaseEmulator,
+    port: int,
+    config_dir: Path,
+    data_dir: Path | None,
+    stack_ports: Collection[int] = (),
 ) -> list[str]:
     """Writes firebase.json (the project's, on `port`) into `config_dir`; returns the command that runs it.
 
@@ -47,9 +51,11 @@ def emulator_command(
     written = firebase.settings_on_port(port)
     # The emulator's own hub and logging ports default to 4400/4500, probed then bound: two emulators
     # starting together (make dev beside a test run) can pick the same one, and the loser dies after
-    # reporting ready. Free ports of the OS's choosing never collide; firebase.json's own choice wins.
+    # reporting ready. Free ports of the OS's choosing never collide, unless the OS hands out again one the
+    # stack chose but has not bound yet (the gateway's, seen in CI): `stack_ports` are not taken.
+    # firebase.json's own choice wins.
     for service in ("hub", "logging"):
-        written["emulators"].setdefault(service, {"host": "127.0.0.1", "port": free_port()})
+        written["emulators"].setdefault(service, {"host": "127.0.0.1", "port": free_port(avoid=stack_ports)})
     settings = config_dir / "firebase.json"
     settings.write_text(json.dumps(written, indent=2))
     argv = [str(CLI), "emulators:start", "--only", "auth", "--project", firebase.project_id]
@@ -68,15 +74,16 @@ def firebase_auth(
     data_dir: Path | None = None,
     sink: LogSink = print_sink,
     parts: Parts | None = None,
+    stack_ports: Collection[int] = (),
 ) -> Iterator[str]:
     """The emulator on 127.0.0.1:`port`; yields host:port (the FIREBASE_AUTH_EMULATOR_HOST value).
-    Its process joins `parts`, when given."""
+    Its process joins `parts`, when given; its own ports are none of `stack_ports` (the rest of the stack)."""
     require_demo_project(firebase)
     if not CLI.exists():
         raise StartupError("firebase: firebase-tools is not installed. Run `make install`.")
     require_free_port("firebase", port, "FIREBASE_AUTH_PORT")
     with tempfile.TemporaryDirectory(prefix="firebase-emulator-") as config_dir:
-        argv = emulator_command(firebase, port, Path(config_dir), data_dir)
+        argv = emulator_command(firebase, port, Path(config_dir), data_dir, stack_ports)
         env = {**os.environ, "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true", "CI": "true"}
         process = ManagedProcess("firebase", argv, env=env, cwd=Path(config_dir), sink=sink)
         host = f"127.0.0.1:{port}"
