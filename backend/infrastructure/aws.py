@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
-_BASE_CONFIG = Config(
+_BASE_CONFIG = Config(  # type: ignore[call-arg]  # botocore-stubs lacks ignore_configured_endpoint_urls
+    # The endpoint is the one the settings name (an emulator's, in local/test only) or AWS's: never one from
+    # AWS_ENDPOINT_URL_<SERVICE> or an AWS config file, which botocore would otherwise read by itself.
+    ignore_configured_endpoint_urls=True,
     connect_timeout=CONNECT_TIMEOUT_S,
     read_timeout=READ_TIMEOUT_S,
     # total_max_attempts counts the first attempt; botocore's max_attempts would count only the retries.
