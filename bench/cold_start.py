@@ -20,8 +20,9 @@ from pathlib import Path
 
 from bench import hello
 from bench.measure import Row, median, quiet, rounds
-from devstack import paths
+from devstack import config, paths
 from devstack.apigw.event_builder import request_event
+from devstack.environment import chain_variables
 from devstack.lambdafn.runtime import LambdaChain, invoke_url
 from devstack.lambdafn.sandbox import RUNTIME_PYTHON, prepare_runtime_python
 from devstack.supervision import LogSink, ManagedProcess, StartupError, free_port, port_is_free
@@ -104,12 +105,12 @@ def _invoke_health(url: str) -> float:
 def _chain(artifact: Path, logs: LogSink, settings: dict[str, str]) -> LambdaChain:
     return LambdaChain(
         artifact,
-        settings,
+        chain_variables(config.load(), settings),
         invoke_port=free_port(),
         runtime_api_port=free_port(),
         app_port=free_port(),
         log_sink=logs,
-        template_path=paths.TEMPLATE,
+        tools=LambdaTools.pinned(),
     )
 
 

@@ -37,9 +37,10 @@ import yaml
 
 from bench import cold_start, latency
 from bench.measure import Row, median, not_run, pytest_summary, quiet, rounds, uv_run
-from devstack import config, deploy, paths, template
-from devstack.environment import FUNCTION, Endpoints, function_environment, local_environment
+from devstack import config, deploy, paths
+from devstack.environment import FUNCTION, Endpoints, local_environment, local_settings
 from devstack.lambdafn.sandbox import prepare_layer
+from devstack.stack.template import load
 from devstack.supervision import ManagedProcess, StartupError, free_port, port_is_free
 from devstack.tools import LambdaTools, interpreter_of
 
@@ -203,7 +204,7 @@ def relay(host: str, target_port: int) -> Iterator[int]:
 def local_template(workdir: Path, variables: Sequence[str]) -> Path:
     """template.yml with the adapter layer from a local directory, CodeUri = the built artifact, and the
     variables the function gets locally declared (SAM's --env-vars sets only declared ones)."""
-    document = template.load()
+    document = load()
     layer = prepare_layer(LambdaTools.pinned(), workdir / "layer")
     document["Resources"][LAYER] = {
         "Type": "AWS::Serverless::LayerVersion",
@@ -364,14 +365,16 @@ def run() -> list[Row]:
         seen_from_containers = replace(
             endpoints, aws=f"http://{gateway}:{aws_port}", firebase_auth_host=f"{gateway}:{auth_port}"
         )
-        variables = function_environment(facts, seen_from_containers)
+        # SAM sets Lambda's own variables; the template's, as deployed, and the local settings are ours.
+        deployed = environment.stack
+        variables = {**deployed.function(FUNCTION).environment, **local_settings(facts, seen_from_containers)}
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-sam-local-")))
         env_vars = workdir / "env.json"
         env_vars.write_text(json.dumps({FUNCTION: variables}))
         setup = SamSetup(
             template=local_template(workdir, list(variables)),
             env_vars=env_vars,
-            parameters=deploy.local_parameters(facts),
+            parameters=dict(deployed.parameter_overrides),
             env={
                 **deploy.sam_environment(facts.aws, endpoints.aws),
                 **{name: engine[name] for name in ("DOCKER_HOST", "DOCKER_CONFIG") if name in engine},

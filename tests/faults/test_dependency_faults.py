@@ -20,7 +20,7 @@ from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase import READY_S as FIREBASE_READY_S
 from devstack.emulators.ministack import MINISTACK_READY_S
 from devstack.environment import RunningEnvironment
-from devstack.lambdafn.local_function import LocalFunction
+from devstack.local_function import LocalFunction
 from devstack.supervision import ManagedProcess, http_ok
 from infrastructure.outbound import READ_TIMEOUT_S
 from tests.support.flows import UPLOAD_ACCEPTED, bearer, create_note, start_upload, upload
@@ -154,7 +154,7 @@ def _function_with(function: LocalFunction, variables: dict[str, str]) -> Iterat
     """The function served with `variables` in its environment (as a redeploy would set them), then as
     it was."""
     saved = function.factory
-    function.serve(replace(saved, overrides={**saved.overrides, **variables}))
+    function.serve(replace(saved, variables={**saved.variables, **variables}))
     try:
         yield
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from devstack.paths import REPO_ROOT
-from devstack.synth import translator_requirement
+from devstack.stack.synth import translator_requirement
 from devstack.tools import tool
 
 Template = dict[str, Any]

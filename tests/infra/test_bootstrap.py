@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 
+from devstack.config import LOCAL_ACCOUNT_ID
 from devstack.paths import REPO_ROOT, SAMCONFIG
-from devstack.template import LOCAL_ACCOUNT_ID, Evaluator, load, parameter_values, region_of
+from devstack.stack.intrinsics import Evaluator, parameter_values
+from devstack.stack.samconfig import config_env
+from devstack.stack.template import load
 
 Template = dict[str, Any]
 Statement = dict[str, Any]
@@ -33,7 +36,7 @@ ARTIFACT_BUCKET = "ArtifactBucket"  # the logical id of the environment's SAM ar
 
 def region(env: str) -> str:
     """Where samconfig deploys `env`, and so where its bootstrap stack lives."""
-    found = region_of(env)
+    found = config_env(env).region
     assert found is not None
     return found
 

@@ -18,12 +18,13 @@ from botocore.exceptions import ClientError
 from devstack import config
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, emulator_session
 from devstack.emulators.ministack import ministack
-from devstack.template import stack_name
+from devstack.stack.model import local_stack
+from devstack.stack.samconfig import LOCAL, config_env
 from tests.support.build import sam_build
 
 pytestmark = pytest.mark.integration
 
-STACK = stack_name("local")
+STACK = config_env(LOCAL).stack_name
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,10 @@ def _stack(facts: config.LocalFacts, endpoint: str) -> dict[str, Any] | None:
 
 def test_deploy_update_destroy(facts: config.LocalFacts, emulator: str, built_template: Path) -> None:
     quiet = lambda _part, _line: None  # noqa: E731 (the deploy's output only matters when it fails)
-    outputs = deploy_to_emulator(facts, emulator, template_file=built_template, sink=quiet)
+    deployed = deploy_to_emulator(
+        local_stack(facts), facts.aws, emulator, template_file=built_template, sink=quiet
+    )
+    outputs = deployed.outputs
     stack = _stack(facts, emulator)
     assert stack is not None
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -74,9 +78,8 @@ def test_deploy_update_destroy(facts: config.LocalFacts, emulator: str, built_te
     assert [index["IndexName"] for index in table["Table"]["GlobalSecondaryIndexes"]] == ["GSI1"]
     session.client("s3", endpoint_url=emulator).head_bucket(Bucket=outputs["BucketName"])
 
-    deploy_to_emulator(
-        facts, emulator, overrides={"LogRetentionDays": "3"}, template_file=built_template, sink=quiet
-    )
+    shorter_retention = local_stack(facts, overrides={"LogRetentionDays": "3"})
+    deploy_to_emulator(shorter_retention, facts.aws, emulator, template_file=built_template, sink=quiet)
     stack = _stack(facts, emulator)
     assert stack is not None
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
@@ -85,7 +88,7 @@ def test_deploy_update_destroy(facts: config.LocalFacts, emulator: str, built_te
     )["logGroups"]
     assert [group.get("retentionInDays") for group in groups] == [3]
 
-    delete_from_emulator(facts, emulator, sink=quiet)
+    delete_from_emulator(deployed, facts.aws, emulator, sink=quiet)
     assert _stack(facts, emulator) is None
     assert (
         outputs["TableName"]

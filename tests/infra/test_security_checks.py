@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devstack.paths import REPO_ROOT
-from devstack.template import load as load_template
+from devstack.stack.template import load as load_template
 
 SCRIPT = REPO_ROOT / "scripts" / "check-security.sh"
 # The alphabet of AWS access key ids after their 4-letter prefix.

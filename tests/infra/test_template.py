@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from bootstrap import build_app
 from devstack import config
 from devstack.paths import REPO_ROOT
-from devstack.template import load, region_of, stack_name
+from devstack.stack.samconfig import config_env
+from devstack.stack.template import load
 from infrastructure.dynamodb_items import EXPIRES_AT
 from infrastructure.outbound import WORST_CASE_CALL_S
 from tests.support.fakes import make_settings
@@ -40,7 +41,7 @@ def layer_version() -> str:
 
 
 def region(env: str) -> str:
-    return region_of(env) or config.load().aws.region
+    return config_env(env).region or config.load().aws.region
 
 
 def test_adapter_layer_default_matches_the_local_adapter() -> None:
@@ -74,8 +75,8 @@ def test_function_runs_under_the_web_adapter(synth: Synth, env: str) -> None:
     assert props["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
     log_group = template["Resources"]["FunctionLogGroup"]["Properties"]
     # The log group is the one Lambda writes to: /aws/lambda/<function name>.
-    assert log_group["LogGroupName"] == f"/aws/lambda/{stack_name(env)}-api"
-    assert props["FunctionName"] == f"{stack_name(env)}-api"
+    assert log_group["LogGroupName"] == f"/aws/lambda/{config_env(env).stack_name}-api"
+    assert props["FunctionName"] == f"{config_env(env).stack_name}-api"
     assert isinstance(log_group["RetentionInDays"], int | str)
 
 

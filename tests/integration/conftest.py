@@ -16,7 +16,8 @@ from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.emulators.ministack import ministack
-from devstack.template import load, resource_of_type
+from devstack.stack.model import local_stack
+from devstack.stack.template import load, resource_of_type
 from infrastructure.aws import dynamodb_client, s3_client
 from shared.settings import Settings
 from tests.support.gate import Gate
@@ -46,7 +47,10 @@ def aws_endpoint(local_facts: config.LocalFacts) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def stack_outputs(local_facts: config.LocalFacts, aws_endpoint: str) -> dict[str, str]:
     """template.yml deployed to the emulator: the table and bucket the app uses come from its outputs."""
-    return deploy_to_emulator(local_facts, aws_endpoint, sink=lambda _part, _line: None)
+    stack = deploy_to_emulator(
+        local_stack(local_facts), local_facts.aws, aws_endpoint, sink=lambda _p, _l: None
+    )
+    return dict(stack.outputs)
 
 
 @pytest.fixture

@@ -20,22 +20,25 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from devstack import config, paths
-from devstack.apigw.api_config import local_api_config, warn_unemulated
+from devstack.apigw.api_config import warn_unemulated
 from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
-from devstack.deploy import delete_from_emulator, deploy_to_emulator, stack_outputs, write_env_file
+from devstack.deploy import delete_from_emulator, deploy_to_emulator, deployed_stack, write_env_file
 from devstack.emulators import firebase_accounts
 from devstack.environment import (
     FUNCTION,
     Endpoints,
+    chain_variables,
     endpoints_for,
-    function_environment,
+    function_variables,
     local_environment,
 )
-from devstack.lambdafn.function_config import function_config
 from devstack.lambdafn.runtime import LambdaChain, invoke_url
+from devstack.local_function import probe
 from devstack.reload import Reloader
+from devstack.stack.model import local_stack
 from devstack.supervision import PartExited, StartupError, http_ok, print_sink
+from devstack.tools import LambdaTools
 
 DEV_EMAIL = "dev@example.com"
 PART_CHECK_MS = 500
@@ -123,9 +126,8 @@ def running_endpoints(api: str | None = None) -> Endpoints:
             f"No running local environment found (no `make dev`, and no AWS emulator answers at {aws}). "
             "Start one first: `make dev`, or `make up` / `docker compose up --wait`."
         )
-    endpoints = endpoints_for(
-        facts, aws=aws, firebase_auth_host=firebase, outputs=stack_outputs(facts.aws, aws)
-    )
+    outputs = deployed_stack(local_stack(facts), facts.aws, aws).outputs
+    endpoints = endpoints_for(facts, aws=aws, firebase_auth_host=firebase, outputs=dict(outputs))
     return replace(endpoints, api=api) if api else endpoints
 
 
@@ -149,16 +151,17 @@ def deploy(args: argparse.Namespace) -> int:
         raise StartupError(
             f"No AWS emulator answers at {endpoint}. Start one (`make dev`) or pass --endpoint."
         )
+    stack = local_stack(facts)
     if args.delete:
-        delete_from_emulator(facts, endpoint)
+        delete_from_emulator(stack, facts.aws, endpoint)
         return 0
-    outputs = deploy_to_emulator(facts, endpoint)
-    for key, value in outputs.items():
+    stack = deploy_to_emulator(stack, facts.aws, endpoint)
+    for key, value in stack.outputs.items():
         print(f"{key:24} {value}")
     if args.function_env:
+        outputs = dict(stack.outputs)
         endpoints = endpoints_for(facts, aws=endpoint, firebase_auth_host=firebase, outputs=outputs)
-        function = function_config(paths.BUILD_DIR / FUNCTION, region=facts.aws.region)
-        variables = function.variables(function_environment(facts, endpoints), app_port=facts.ports.app)
+        variables = function_variables(stack.function(FUNCTION), facts, endpoints)
         write_env_file(args.function_env, variables)
         print(f"the function's environment: {args.function_env}")
     return 0
@@ -167,14 +170,12 @@ def deploy(args: argparse.Namespace) -> int:
 def gateway(args: argparse.Namespace) -> int:
     host, _, port = args.rie.rpartition(":")
     facts = config.load()
-    function_timeout = (
-        args.function_timeout or function_config(paths.BUILD_DIR / FUNCTION, region=facts.aws.region).timeout
-    )
-    api = local_api_config(facts, args.template)
-    warn_unemulated(api, print_sink)
+    stack = local_stack(facts, template_path=args.template)
+    function_timeout = args.function_timeout or stack.function(FUNCTION).timeout
+    warn_unemulated(stack.api, print_sink)
     serve(
         invoke_url(host, int(port)),
-        api=api,
+        api=stack.api,
         host=args.host,
         port=args.port or facts.ports.gateway,
         timeout_s=args.timeout,
@@ -186,14 +187,16 @@ def gateway(args: argparse.Namespace) -> int:
 
 
 def chain(args: argparse.Namespace) -> int:
-    ports = config.load().ports
+    facts = config.load()
+    ports = facts.ports
     overrides = dict(item.split("=", 1) for item in args.env)
     lambda_chain = LambdaChain(
         paths.BUILD_DIR / FUNCTION,
-        overrides,
+        chain_variables(facts, overrides),
         invoke_port=ports.rie,
         runtime_api_port=ports.runtime_api,
         app_port=ports.app,
+        tools=LambdaTools.pinned(),
         rie_log_level=args.rie_log_level,
     )
     if args.print_env:
@@ -201,7 +204,7 @@ def chain(args: argparse.Namespace) -> int:
             print(f"{key}={value}")
         return 0
     with lambda_chain:
-        cold = lambda_chain.wait_ready()
+        cold = lambda_chain.wait_ready(probe())
         print_sink("lambda", f"ready: first invoke (cold start, init included) {cold * 1000:.0f} ms")
         if args.get:
             status, payload = lambda_chain.invoke(request_event("GET", args.get))
@@ -216,7 +219,7 @@ def chain(args: argparse.Namespace) -> int:
 
 
 def synth(args: argparse.Namespace) -> int:
-    from devstack.synth import synthesize
+    from devstack.stack.synth import synthesize
 
     text = json.dumps(synthesize(args.env, dict(item.split("=", 1) for item in args.overrides)), indent=2)
     if args.out:

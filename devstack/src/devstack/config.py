@@ -23,6 +23,9 @@ from typing import Any
 from devstack import paths
 from devstack.supervision import StartupError, free_port
 
+LOCAL_ACCOUNT_ID = "123456789012"
+"""The account id the emulators and the local gateway report (AWS's documentation example)."""
+
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

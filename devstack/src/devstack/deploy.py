@@ -1,8 +1,9 @@
 """The one way to deploy to the local emulator: `sam deploy --config-env local` of the (built) template,
-with the emulator's endpoint, region and credentials and the Firebase emulator's demo project.
+with the emulator's endpoint, region and credentials and the stack model's parameters (the Firebase
+emulator's demo project).
 
-Used by `make dev`, `make deploy-local`, `scripts/deploy.sh local`, the tests and CI: what AWS gets,
-on the emulator.
+Used by `make dev`, `make deploy-local`, `scripts/deploy.sh local`, compose's deploy, the tests and CI: what
+AWS gets, on the emulator.
 """
 
 from __future__ import annotations
@@ -15,17 +16,15 @@ from typing import Any
 
 import boto3
 
-from devstack import config, paths, template
+from devstack import config, paths
+from devstack.stack.model import Stack
 from devstack.supervision import LogSink, print_sink, run_to_end
 from devstack.tools import tool
 
-CONFIG_ENV = "local"
-"""samconfig.toml's config env for the emulator."""
 
-
-def _config() -> list[str]:
+def _config(stack: Stack) -> list[str]:
     # Named in full: with --template-file, SAM CLI would look for samconfig.toml next to that template.
-    return ["--config-file", str(paths.SAMCONFIG), "--config-env", CONFIG_ENV]
+    return ["--config-file", str(paths.SAMCONFIG), "--config-env", stack.config_env.name]
 
 
 def emulator_session(aws: config.AwsEmulator) -> boto3.session.Session:
@@ -42,48 +41,55 @@ def sam_environment(aws: config.AwsEmulator, endpoint: str) -> dict[str, str]:
     return {**inherited, **aws.client_environment(endpoint), "SAM_CLI_TELEMETRY": "0"}
 
 
-def local_parameters(facts: config.LocalFacts) -> dict[str, str]:
-    """samconfig.toml's parameters for the local env, with the Firebase emulator's demo project."""
-    return {**template.parameter_overrides(CONFIG_ENV), "FirebaseProjectId": facts.firebase.project_id}
-
-
 def deploy_to_emulator(
-    facts: config.LocalFacts,
+    stack: Stack,
+    aws: config.AwsEmulator,
     endpoint: str,
     *,
-    overrides: Mapping[str, str] | None = None,
     template_file: Path | None = None,
     sink: LogSink = print_sink,
-) -> dict[str, str]:
-    """Deploy (or update; an unchanged stack is a no-op) and return the stack's outputs.
+) -> Stack:
+    """Deploy (or update; an unchanged stack is a no-op) and return the stack as deployed.
 
     The template is the built one (.aws-sam/build) when there is one, as `sam deploy` picks it."""
-    parameters = {**local_parameters(facts), **(overrides or {})}
-    argv = [tool("sam"), "deploy", *_config(), "--no-progressbar", "--region", facts.aws.region]
-    argv += ["--parameter-overrides", *(f"{name}={value}" for name, value in parameters.items())]
+    argv = [tool("sam"), "deploy", *_config(stack), "--no-progressbar", "--region", stack.region]
+    argv += [
+        "--parameter-overrides",
+        *(f"{name}={value}" for name, value in stack.parameter_overrides.items()),
+    ]
     if template_file is not None:
         argv += ["--template-file", str(template_file)]
     run_to_end(
         "deploy",
         argv,
-        env=sam_environment(facts.aws, endpoint),
+        env=sam_environment(aws, endpoint),
         sink=sink,
         fix="See the deploy output above; `make build` first.",
         cwd=paths.REPO_ROOT,
     )
-    return stack_outputs(facts.aws, endpoint)
+    return deployed_stack(stack, aws, endpoint)
 
 
-def stack_outputs(aws: config.AwsEmulator, endpoint: str) -> dict[str, str]:
+def deployed_stack(stack: Stack, aws: config.AwsEmulator, endpoint: str) -> Stack:
+    """`stack` as the emulator holds it: its resources' physical ids and its outputs."""
     cloudformation: Any = emulator_session(aws).client("cloudformation", endpoint_url=endpoint)
-    stack = cloudformation.describe_stacks(StackName=template.stack_name(CONFIG_ENV))["Stacks"][0]
-    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+    described = cloudformation.describe_stacks(StackName=stack.name)["Stacks"][0]
+    outputs = {output["OutputKey"]: output["OutputValue"] for output in described.get("Outputs", [])}
+    resources = cloudformation.describe_stack_resources(StackName=stack.name)["StackResources"]
+    physical_ids = {
+        resource["LogicalResourceId"]: resource["PhysicalResourceId"]
+        for resource in resources
+        if resource.get("PhysicalResourceId")
+    }
+    return stack.deployed(physical_ids, outputs)
 
 
-def delete_from_emulator(facts: config.LocalFacts, endpoint: str, *, sink: LogSink = print_sink) -> None:
-    argv = [tool("sam"), "delete", *_config(), "--no-prompts", "--region", facts.aws.region]
-    argv += ["--stack-name", template.stack_name(CONFIG_ENV)]
-    env = sam_environment(facts.aws, endpoint)
+def delete_from_emulator(
+    stack: Stack, aws: config.AwsEmulator, endpoint: str, *, sink: LogSink = print_sink
+) -> None:
+    argv = [tool("sam"), "delete", *_config(stack), "--no-prompts", "--region", stack.region]
+    argv += ["--stack-name", stack.name]
+    env = sam_environment(aws, endpoint)
     run_to_end("delete", argv, env=env, sink=sink, fix="See its output above.", cwd=paths.REPO_ROOT)
 
 

@@ -1,8 +1,10 @@
-"""The whole local environment, started the same way by `make dev` and by the e2e tests.
+"""The runner: the whole local environment, started the same way by `make dev` and by the e2e tests. The only
+part of devstack that knows the stack model, the gateway and the execution environments together.
 
-Order: MiniStack (+ its ready.d hooks) -> (deploy template.yml to it, while the Firebase emulator boots) ->
-the HTTP API gateway, in this process, in front of the function's execution environments (each a Lambda
-chain running the built artifact, started on demand) -> a warm-up request (the first cold start).
+Order: the stack model (template.yml + samconfig.toml's local env, read once) -> MiniStack (+ its ready.d
+hooks) -> (deploy template.yml to it, while the Firebase emulator boots) -> the HTTP API gateway, in this
+process, in front of the function's execution environments (each a Lambda chain running the built artifact,
+started on demand) -> a warm-up request (the first cold start).
 Everything stops in reverse order.
 """
 
@@ -16,12 +18,14 @@ from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from devstack import config, paths
-from devstack.apigw.api_config import local_api_config, warn_unemulated
+from devstack.apigw.api_config import warn_unemulated
 from devstack.apigw.gateway import Gateway
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
-from devstack.lambdafn.local_function import ChainFactory, LocalFunction
+from devstack.local_function import ChainFactory, LocalFunction
+from devstack.stack.function import FunctionConfig
+from devstack.stack.model import Stack, local_stack
 from devstack.supervision import (
     LogSink,
     Parts,
@@ -31,6 +35,7 @@ from devstack.supervision import (
     print_sink,
     require_free_port,
 )
+from devstack.tools import LambdaTools
 
 FUNCTION = "ApiFunction"
 
@@ -49,6 +54,8 @@ class Endpoints:
 @dataclass(frozen=True)
 class RunningEnvironment:
     endpoints: Endpoints
+    stack: Stack
+    """The stack model as deployed (physical ids and outputs known)."""
     function: LocalFunction
     parts: Parts
     """MiniStack, the Firebase emulator and the gateway: `parts.check()` raises PartExited once one of them
@@ -79,22 +86,37 @@ def adapter_knobs(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def function_environment(facts: config.LocalFacts, endpoints: Endpoints) -> dict[str, str]:
-    """What the template's values become locally: emulator endpoints, the deployed names, a demo project,
-    and the Web Adapter's settings from the shell."""
+def local_settings(facts: config.LocalFacts, endpoints: Endpoints) -> dict[str, str]:
+    """What differs locally from what the deployed template gives the function: the emulators' endpoints and
+    credentials (Lambda gives its role's), the `local` environment name that lets the app use them, and the
+    Web Adapter's settings from the shell."""
     return {
         "ENVIRONMENT": "local",
-        # As the template sets it everywhere; the app keeps tokens and bodies out of its logs at any level.
-        "LOG_LEVEL": "INFO",
         **facts.aws.client_environment(endpoints.aws),
         # Presigned URLs name the emulator as the host reaches it (in compose the app uses its service name).
         "S3_PRESIGN_ENDPOINT_URL": facts.aws.endpoint,
         "FIREBASE_AUTH_EMULATOR_HOST": endpoints.firebase_auth_host,
-        "FIREBASE_PROJECT_ID": endpoints.project_id,
-        "DYNAMODB_TABLE": endpoints.table,
-        "S3_BUCKET": endpoints.bucket,
         **adapter_knobs(os.environ),
     }
+
+
+def function_variables(
+    function: FunctionConfig, facts: config.LocalFacts, endpoints: Endpoints, sink: LogSink = print_sink
+) -> dict[str, str]:
+    """The function's whole environment, assembled in this one place (make dev, compose, bench): Lambda's
+    variables, the template's as the deployed stack resolves them, then the local settings."""
+    variables = function.variables(local_settings(facts, endpoints))
+    missing = [key for key in function.unresolved if key not in variables]
+    if missing:
+        sink("lambda", f"WARNING: {', '.join(missing)} only known in a deployed stack: left unset")
+    return variables
+
+
+def chain_variables(facts: config.LocalFacts, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The function's variables for a chain run on its own (`devstack chain`, the chain tests, bench): the
+    template's, the emulator's credentials, then `overrides` (what only a deployed stack knows is theirs)."""
+    declared = local_stack(facts).function(FUNCTION)
+    return declared.variables({**facts.aws.client_environment(), **overrides})
 
 
 @contextmanager
@@ -112,30 +134,32 @@ def local_environment(
     artifact = paths.BUILD_DIR / FUNCTION
     if not artifact.exists():
         raise StartupError(f"No built function at {artifact}. Run `make build`.")
-    api = local_api_config(facts, api_template)  # refused before anything starts
+    stack = local_stack(facts)  # read once, refused before anything starts
+    api = stack.api if api_template == paths.TEMPLATE else local_stack(facts, template_path=api_template).api
     warn_unemulated(api, sink)
+    tools = LambdaTools.pinned()
     ports = facts.ports
     for part, port, var in (("gateway", ports.gateway, "GATEWAY_PORT"), ("app", ports.app, "APP_PORT")):
         require_free_port(part, port, var)
     parts = Parts()
-    with ExitStack() as stack:
-        aws = stack.enter_context(
+    with ExitStack() as exits:
+        aws = exits.enter_context(
             ministack(facts.aws, state_dir=data_dir and data_dir / "ministack", sink=sink, parts=parts)
         )
         # Deploying (~10 s) overlaps the Firebase emulator's boot (~15-30 s, CPU-bound).
-        outputs: dict[str, str] = {}
+        deployed: list[Stack] = []
         failures: list[BaseException] = []
 
         def deploy() -> None:
             try:
-                outputs.update(deploy_to_emulator(facts, aws, sink=sink))
+                deployed.append(deploy_to_emulator(stack, facts.aws, aws, sink=sink))
             except BaseException as error:  # re-raised in the main thread below
                 failures.append(error)
 
         deployer = threading.Thread(target=deploy, name="deploy")
         deployer.start()
         try:
-            auth_host = stack.enter_context(
+            auth_host = exits.enter_context(
                 firebase_auth(
                     facts.firebase,
                     ports.firebase,
@@ -149,15 +173,22 @@ def local_environment(
             deployer.join()
         if failures:
             raise failures[0]
-        endpoints = endpoints_for(facts, aws=aws, firebase_auth_host=auth_host, outputs=outputs)
-        function = LocalFunction(ChainFactory(facts, artifact, function_environment(facts, endpoints), sink))
-        stack.callback(function.environments.stop_all)  # in case the gateway could not stop them itself
-        stack.enter_context(forward_logs(["uvicorn", "devstack.gateway"], "gateway", sink))
-        gateway = stack.enter_context(
+        (deployed_stack,) = deployed
+        endpoints = endpoints_for(
+            facts, aws=aws, firebase_auth_host=auth_host, outputs=dict(deployed_stack.outputs)
+        )
+        declared = deployed_stack.function(FUNCTION)
+        variables = function_variables(declared, facts, endpoints, sink)
+        function = LocalFunction(
+            ChainFactory(facts, artifact, variables, tools, sink), declared, facts.max_environments
+        )
+        exits.callback(function.environments.stop_all)  # in case the gateway could not stop them itself
+        exits.enter_context(forward_logs(["uvicorn", "devstack.gateway"], "gateway", sink))
+        gateway = exits.enter_context(
             ServerThread(
                 Gateway(function.environments, api=api), port=ports.gateway, log_level="info", part="gateway"
             )
         )
         parts.add(gateway)
         function.warm_up()
-        yield RunningEnvironment(endpoints, function, parts)
+        yield RunningEnvironment(endpoints, deployed_stack, function, parts)

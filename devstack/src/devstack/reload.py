@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devstack import paths
-from devstack.lambdafn.local_function import LocalFunction
 from devstack.lambdafn.pool import NewCodeFailedError, NoEnvironmentError
+from devstack.local_function import LocalFunction
 from devstack.supervision import LogSink, StartupError, print_sink, run_to_end
 from devstack.tools import tool
 

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from devstack import config
+from devstack.environment import chain_variables
 from devstack.lambdafn.runtime import LambdaChain
 from devstack.lambdafn.sandbox import Sandbox
 from devstack.supervision import LogCapture, free_port
@@ -34,7 +36,7 @@ def new_chain(
 ) -> LambdaChain:
     return LambdaChain(
         artifact,
-        {**OVERRIDES, **(extra or {})},
+        chain_variables(config.load(), {**OVERRIDES, **(extra or {})}),
         invoke_port=free_port(),
         runtime_api_port=free_port(),
         app_port=free_port(),

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from devstack.lambdafn.runtime import LambdaChain
+from devstack.local_function import probe
 from devstack.paths import REPO_ROOT, TEMPLATE
 from devstack.supervision import LogCapture
 from devstack.tools import LambdaTools, tool
@@ -56,7 +57,7 @@ def chain(artifact: Path, lambda_tools: LambdaTools, chain_logs: LogCapture) -> 
     running = new_chain(artifact, lambda_tools, chain_logs)
     running.start()
     try:
-        running.wait_ready()
+        running.wait_ready(probe())
         yield running
     finally:
         running.stop()

@@ -17,6 +17,7 @@ from devstack.apigw.event_builder import request_event
 from devstack.environment import adapter_knobs
 from devstack.lambdafn.runtime import LambdaChain, part_of
 from devstack.lambdafn.sandbox import Sandbox
+from devstack.local_function import probe
 from devstack.supervision import LogCapture, StartupError, port_is_free
 from devstack.tools import LambdaTools, tool
 
@@ -139,7 +140,7 @@ def test_rust_log_from_the_shell_shows_each_request_the_adapter_forwards(
     assert knobs == {"RUST_LOG": "debug"}  # the adapter's settings pass through, not the whole shell
     logs = LogCapture()
     with new_chain(artifact, lambda_tools, logs, extra=knobs) as chain:
-        chain.wait_ready()
+        chain.wait_ready(probe())
         chain.invoke(request_event("GET", "/health"))
         eventually(
             lambda: any("sending request to app server" in line for line in logs.of("adapter")),
@@ -230,7 +231,7 @@ def test_stop_leaves_no_process_and_no_port(artifact: Path, lambda_tools: Lambda
     chain = new_chain(artifact, lambda_tools, logs)
     chain.start()
     try:
-        cold = chain.wait_ready()
+        cold = chain.wait_ready(probe())
         print(f"cold start (first invoke, init included): {cold * 1000:.0f} ms")
         pids = _namespace_pids(chain)
         commands = {Path(f"/proc/{pid}/comm").read_text().strip() for pid in pids}
@@ -254,10 +255,10 @@ def test_restart_gives_a_new_cold_start(artifact: Path, lambda_tools: LambdaTool
     chain = new_chain(artifact, lambda_tools, logs)
     chain.start()
     try:
-        chain.wait_ready()
+        chain.wait_ready(probe())
         first_app = _app_pid(chain)
         chain.restart()
-        chain.wait_ready()
+        chain.wait_ready(probe())
         status, response = chain.invoke(request_event("GET", "/health"))
         assert (status, response["statusCode"]) == (200, 200)
         assert _app_pid(chain) != first_app  # a new execution environment: init ran again
@@ -280,7 +281,7 @@ def test_environments_starting_together_on_a_fresh_clone_all_start(
 
     def start(chain: LambdaChain) -> tuple[int, Any]:
         chain.start()
-        chain.wait_ready()
+        chain.wait_ready(probe())
         return chain.invoke(request_event("GET", "/health"))
 
     try:

@@ -19,12 +19,14 @@ import pytest
 
 from devstack import config
 from devstack.apigw.gateway import HEALTH_PATH, Gateway
-from devstack.lambdafn.local_function import ChainFactory, LocalFunction
+from devstack.environment import chain_variables
+from devstack.local_function import ChainFactory, LocalFunction
 from devstack.reload import Reloader, copy_project
+from devstack.stack.model import local_stack
 from devstack.supervision import LogCapture, ServerThread
-from devstack.tools import tool
+from devstack.tools import LambdaTools, tool
 
-from .chain_helpers import OVERRIDES
+from .chain_helpers import FUNCTION, OVERRIDES
 
 PARALLEL = 8
 HEALTH_ROUTE = Path("api/routes/health.py")
@@ -45,7 +47,10 @@ class Served:
 @pytest.fixture
 def served(artifact: Path) -> Iterator[Served]:
     logs = LogCapture()
-    function = LocalFunction(ChainFactory(config.load().isolated(), artifact, OVERRIDES, logs))
+    facts = config.load().isolated()
+    variables = chain_variables(facts, OVERRIDES)
+    factory = ChainFactory(facts, artifact, variables, LambdaTools.pinned(), logs)
+    function = LocalFunction(factory, local_stack(facts).function(FUNCTION), facts.max_environments)
     try:
         with ServerThread(Gateway(function.environments)) as server:
             function.warm_up()

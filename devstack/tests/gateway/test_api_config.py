@@ -10,15 +10,16 @@ from typing import Any
 import pytest
 
 from devstack import config
-from devstack.apigw.api_config import (
-    ApiConfig,
-    ApiConfigError,
-    CorsConfiguration,
-    api_config,
-    local_api_config,
-)
+from devstack.apigw.api_config import ApiConfig, CorsConfiguration
 from devstack.apigw.routes import DEFAULT_ROUTE, Route
 from devstack.apigw.throttle import ThrottleLimits
+from devstack.stack.api import ApiConfigError, read_api
+from devstack.stack.intrinsics import Evaluator
+from devstack.stack.model import local_stack
+
+
+def api_config(document: dict[str, Any], parameters: dict[str, Any]) -> ApiConfig:
+    return read_api(Evaluator(document, parameters))
 
 
 def _template(cors: Any) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def _template(cors: Any) -> dict[str, Any]:
 
 def test_template_yml_as_make_dev_deploys_it() -> None:
     """Its CORS, its routes with their throttles, and one line for each property not emulated."""
-    assert local_api_config(config.load()) == ApiConfig(
+    assert local_stack(config.load()).api == ApiConfig(
         routes=(Route("ANY /{proxy+}"), Route("ANY /"), Route("GET /health")),
         throttling={  # samconfig's local env raises the API routes' limits; GET /health keeps the template's
             "ANY /{proxy+}": ThrottleLimits(rate=1000, burst=2000),
@@ -194,4 +195,4 @@ def test_the_refusal_names_the_template(tmp_path: Path) -> None:
         "      CorsConfiguration: {AllowOrigins: ['*'], AllowCredentials: true}\n"
     )
     with pytest.raises(ApiConfigError, match=str(template)):
-        local_api_config(config.load(), template)
+        local_stack(config.load(), template_path=template)

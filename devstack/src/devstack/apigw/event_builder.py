@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from devstack.apigw.routes import DEFAULT_ROUTE, RouteMatch
-from devstack.template import LOCAL_ACCOUNT_ID
+from devstack.config import LOCAL_ACCOUNT_ID
 
 LOCAL_API_ID = "1234567890"
 """The api id local events carry (an HTTP API id is ten characters)."""

@@ -57,7 +57,7 @@ class _ClientGone(Exception):
 class Gateway:
     """The gateway ASGI app in front of the function's execution environments.
 
-    ``api`` is what the template says about the API (api_config.local_api_config); the default is an API
+    ``api`` is what the template says about the API (the stack model's `api`); the default is an API
     with only a `$default` route. ``integration_timeout_s`` (HTTP API's default and maximum is 30 s; a
     route's TimeoutInMillis shortens it) bounds everything a request waits for, its turn for an environment
     included: past it the client gets 503. A

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -113,22 +112,25 @@ class _Slot:
 
 @dataclass(frozen=True)
 class Invocation:
-    status: int
-    function_error: bool
-    body: bytes
+    answer: RieAnswer
     environment: int
     """The number of the environment that ran it (0 is the first)."""
 
     @property
+    def status(self) -> int:
+        return self.answer.status
+
+    @property
+    def function_error(self) -> bool:
+        return self.answer.function_error
+
+    @property
+    def body(self) -> bytes:
+        return self.answer.body
+
+    @property
     def answered_ok(self) -> bool:
-        """The function ran and answered HTTP 200 (a payload-2.0 answer with statusCode 200)."""
-        if self.status != 200 or self.function_error:
-            return False
-        try:
-            answer = json.loads(self.body)
-        except ValueError:
-            return False
-        return isinstance(answer, dict) and answer.get("statusCode") == 200
+        return self.answer.answered_ok
 
 
 class EnvironmentPool:
@@ -235,7 +237,7 @@ class EnvironmentPool:
             raise NoEnvironmentError(f"environment {slot.number} did not answer in time") from exc
         except RieError as exc:
             raise NoEnvironmentError(str(exc)) from exc
-        return Invocation(answer.status, "x-amz-function-error" in answer.headers, answer.body, slot.number)
+        return Invocation(answer, slot.number)
 
     async def _checkout(self, deadline: float, client_gone: asyncio.Event) -> _Slot:
         self._start_sweeper()

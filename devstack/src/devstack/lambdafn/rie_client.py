@@ -8,6 +8,7 @@ overhead over calling the app directly (make bench, latency); one connection per
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,6 +27,22 @@ class RieAnswer:
     headers: dict[str, str]
     """Lower-case names."""
     body: bytes
+
+    @property
+    def function_error(self) -> bool:
+        """Lambda's X-Amz-Function-Error: the function failed (Unhandled) or its runtime did."""
+        return "x-amz-function-error" in self.headers
+
+    @property
+    def answered_ok(self) -> bool:
+        """The function ran and answered HTTP 200 (a payload-2.0 answer with statusCode 200)."""
+        if self.status != 200 or self.function_error:
+            return False
+        try:
+            answer = json.loads(self.body)
+        except ValueError:
+            return False
+        return isinstance(answer, dict) and answer.get("statusCode") == 200
 
 
 class RieConnection:

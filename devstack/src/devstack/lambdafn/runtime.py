@@ -16,21 +16,19 @@ Debug it alone with `devstack chain`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from devstack import config, paths
-from devstack.apigw.event_builder import request_event
-from devstack.lambdafn.function_config import function_config
+from devstack import paths
+from devstack.lambdafn.rie_client import RieAnswer, RieConnection, RieError
 from devstack.lambdafn.sandbox import Sandbox
 from devstack.supervision import (
     LogSink,
@@ -71,7 +69,9 @@ def part_of(line: str) -> str:
 class LambdaChain:
     """RIE + Web Adapter + run.sh on the built artifact, in a private mount/PID namespace.
 
-    `log_sink(part, line)` gets every output line, part as `part_of` names it.
+    `variables` is the function's environment as the runner assembled it (Lambda's variables, the template's,
+    the local ones); the chain adds the runtime's own settings and its app port. `log_sink(part, line)` gets
+    every output line, part as `part_of` names it.
     """
 
     part = "lambda chain"
@@ -79,27 +79,23 @@ class LambdaChain:
     def __init__(
         self,
         artifact_dir: Path,
-        env_overrides: Mapping[str, str] | None = None,
+        variables: Mapping[str, str],
         *,
         invoke_port: int,
         runtime_api_port: int,
         app_port: int,
+        tools: LambdaTools,
         log_sink: LogSink = print_sink,
-        template_path: Path | None = None,
-        tools: LambdaTools | None = None,
-        aws: config.AwsEmulator | None = None,
         rie_log_level: str = "info",
         sandbox: Sandbox | None = None,
     ) -> None:
         self.artifact_dir = Path(artifact_dir).resolve()
-        self.env_overrides = dict(env_overrides or {})
+        self.variables = dict(variables)
         self.invoke_port = invoke_port
         self.runtime_api_port = runtime_api_port
         self.app_port = app_port
         self.log_sink = log_sink
-        self.template_path = template_path
-        self.tools = tools or LambdaTools.pinned()
-        self.aws = aws or config.load().aws
+        self.tools = tools
         self.rie_log_level = rie_log_level
         self.sandbox = sandbox or Sandbox()
         self._process: ManagedProcess | None = None
@@ -133,7 +129,6 @@ class LambdaChain:
 
     def environment(self) -> dict[str, str]:
         """The environment RIE starts with; RIE hands all of it to the runtime and the extension."""
-        function = function_config(self.artifact_dir, self.template_path, region=self.aws.region)
         python_bin = lambda_python_bin_dir()
         if python_bin is None:
             self.log_sink(
@@ -155,18 +150,13 @@ class LambdaChain:
             "PYTHONPATH": str(self.sandbox.runtime_python),
             # /var/task is read-only on Lambda: keep __pycache__ out of the artifact sam deploy would zip.
             "PYTHONDONTWRITEBYTECODE": "1",
-            # Lambda gives the function its region and its role's credentials; here, the emulator's.
-            **function.variables(
-                {**self.aws.client_environment(), **self.env_overrides}, app_port=self.app_port
-            ),
+            **self.variables,
+            # Each environment's app listens on a port of its own (the adapter's AWS_LWA_PORT, when set, too).
+            "PORT": str(self.app_port),
             "BIND_HOST": "127.0.0.1",  # run.sh: loopback only, unlike Lambda's private sandbox
         }
-        missing = [key for key in function.unresolved if key not in env]
-        if missing:
-            self.log_sink(
-                "lambda",
-                f"WARNING: {', '.join(missing)} only known in a deployed stack, not overridden: left unset",
-            )
+        if "AWS_LWA_PORT" in env:
+            env["AWS_LWA_PORT"] = str(self.app_port)
         return env
 
     def start(self) -> None:
@@ -205,44 +195,41 @@ class LambdaChain:
                 raise StartupError(self._failure("RIE did not start listening", "See its output above."))
             time.sleep(0.02)
 
-    def wait_ready(self, deadline_s: float = 60.0, path: str = "/health") -> float:
-        """Invoke GET `path` until the app answers 200 (the first invoke runs init); returns its duration."""
+    def wait_ready(self, probe: bytes, deadline_s: float = 60.0) -> float:
+        """Invoke `probe` once (the first invoke runs init, as on Lambda) and require a 200; returns how long
+        it took (the cold start)."""
         started = time.monotonic()
-        last = "no answer"
-        while time.monotonic() - started < deadline_s:
-            if not self.running:
-                raise StartupError(self._failure("RIE exited during warm-up", "See its output above."))
-            attempt = time.monotonic()
-            try:
-                status, payload = self.invoke(request_event("GET", path), timeout=deadline_s)
-            except (urllib.error.URLError, OSError, ValueError) as error:
-                last = f"invoke failed: {error}"
-            else:
-                if status == 200 and isinstance(payload, dict) and payload.get("statusCode") == 200:
-                    return time.monotonic() - attempt
-                last = f"RIE {status}: {json.dumps(payload)[:300]}"
-            time.sleep(0.2)
-        raise StartupError(
-            self._failure(
-                f"GET {path} through the chain did not return 200 within {deadline_s:.0f}s (last: {last})",
-                "Check the app's traceback above; debug hop by hop as in docs/lambda-chain.md.",
+        try:
+            answer = self.post(probe, timeout_s=deadline_s)
+        except RieError as error:
+            raise StartupError(
+                self._failure(f"the warm-up invoke failed: {error}", "See the output.")
+            ) from None
+        if not answer.answered_ok:
+            raise StartupError(
+                self._failure(
+                    f"the warm-up invoke did not answer 200 (RIE {answer.status}: {answer.body[:300]!r})",
+                    "Check the app's traceback above; debug hop by hop as in docs/lambda-chain.md.",
+                )
             )
-        )
+        return time.monotonic() - started
 
     def invoke(self, event: Mapping[str, Any], timeout: float = 30.0) -> tuple[int, Any]:
         """POST an event to RIE; returns (RIE's HTTP status, the decoded function response)."""
-        request = urllib.request.Request(  # noqa: S310 (loopback)
-            self.invoke_url,
-            data=json.dumps(event).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback)
-                status, raw = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
-        return status, (json.loads(raw) if raw.strip() else None)
+        answer = self.post(json.dumps(event).encode(), timeout_s=timeout)
+        return answer.status, (json.loads(answer.body) if answer.body.strip() else None)
+
+    def post(self, payload: bytes, *, timeout_s: float) -> RieAnswer:
+        """One invocation on a connection of its own, with the gateway's RIE client."""
+
+        async def once() -> RieAnswer:
+            connection = RieConnection(self.invoke_url, connect_timeout_s=timeout_s, hold_limit_s=timeout_s)
+            try:
+                return await connection.post(payload)
+            finally:
+                connection.close()
+
+        return asyncio.run(once())
 
     def stop(self, grace_s: float = 3.0) -> None:
         """Stop RIE (its PID namespace takes the adapter and uvicorn along); waits until ports are free."""

@@ -11,8 +11,11 @@ import copy
 import os
 from typing import Any
 
-from devstack import config, template
-from devstack.deploy import CONFIG_ENV, local_parameters
+from devstack import config, paths
+from devstack.stack.intrinsics import Evaluator, parameter_values
+from devstack.stack.model import local_overrides
+from devstack.stack.samconfig import LOCAL, config_env
+from devstack.stack.template import load
 from devstack.supervision import StartupError
 
 TRANSLATOR = "aws-sam-translator"
@@ -37,17 +40,19 @@ def synthesize(env: str, overrides: dict[str, str] | None = None) -> dict[str, A
         raise StartupError(
             f"synth needs {TRANSLATOR}: run `uv run --with {translator_requirement()} devstack synth ...`"
         ) from None
-    document = template.load()
-    samconfig = local_parameters(config.load()) if env == CONFIG_ENV else template.parameter_overrides(env)
-    given = {**samconfig, **(overrides or {})}
+    facts = config.load()
+    document = load(paths.TEMPLATE)
+    samconfig = config_env(env)
+    local = local_overrides(facts) if env == LOCAL else {}
+    given = {**samconfig.parameter_overrides, **local, **(overrides or {})}
     declared = document.get("Parameters", {})
     missing = [name for name, spec in declared.items() if "Default" not in spec and name not in given]
     if missing:
         raise StartupError(
             f"synth: parameter(s) {', '.join(missing)} have no default and no value for {env!r}"
         )
-    region = template.region_of(env) or config.load().aws.region
-    params = template.parameter_values(document, given, template.stack_name(env), region)
+    region = samconfig.region or facts.aws.region
+    params = parameter_values(document, given, samconfig.stack_name, region)
     # The translator wants S3 code locations; `sam build`/`package` fill these in for real deploys.
     for resource in document["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
@@ -59,7 +64,7 @@ def synthesize(env: str, overrides: dict[str, str] | None = None) -> dict[str, A
 
 def resolve(translated: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """Keep what this environment gets: conditional resources and outputs decided, intrinsics evaluated."""
-    evaluator = template.Evaluator(translated, params)
+    evaluator = Evaluator(translated, params)
 
     def kept(entries: dict[str, Any]) -> dict[str, Any]:
         chosen = {

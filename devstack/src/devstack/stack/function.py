@@ -1,19 +1,16 @@
-"""The function as template.yml declares it (Globals merged, intrinsics resolved where a local run can).
-
-Like SAM CLI's local/lambdafn/env_vars.py: what the runtime's environment gets from the template. What only a
-deployed stack knows (a table's name, a bucket's) stays unresolved and is listed, so the caller passes it.
-"""
+"""A function as the template declares it (Globals merged, intrinsics evaluated), like SAM CLI's function
+provider: what its execution environments get from the template. What only a deployed stack knows stays
+unresolved and is listed."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from devstack import paths
-from devstack.supervision import StartupError
-from devstack.template import Evaluator, load, parameter_values
+from devstack.stack.intrinsics import Evaluator
+
+FUNCTION_TYPE = "AWS::Serverless::Function"
 
 
 @dataclass(frozen=True)
@@ -26,12 +23,12 @@ class FunctionConfig:
     reserved_concurrency: int | None
     """ReservedConcurrentExecutions: Lambda throttles past it."""
     unresolved: list[str] = field(default_factory=list)
-    """Environment keys whose value only a deployed stack knows (pass them as overrides)."""
+    """Environment keys whose value only a deployed stack knows (a GetAtt, a Sub over one ...)."""
 
-    def variables(self, overrides: Mapping[str, str], *, app_port: int) -> dict[str, str]:
+    def variables(self, overrides: Mapping[str, str]) -> dict[str, str]:
         """What the function's processes get beyond the runtime's own settings: Lambda's variables for the
-        function, the template's environment, then `overrides`; the app listens on `app_port` (PORT)."""
-        variables = {
+        function, the template's environment, then `overrides`."""
+        return {
             "_HANDLER": self.handler,
             "AWS_LAMBDA_FUNCTION_NAME": self.logical_id,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
@@ -40,10 +37,6 @@ class FunctionConfig:
             **self.environment,
             **overrides,
         }
-        variables["PORT"] = str(app_port)
-        if "AWS_LWA_PORT" in variables:
-            variables["AWS_LWA_PORT"] = str(app_port)
-        return variables
 
 
 def _declared_properties(template: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
@@ -56,30 +49,13 @@ def _declared_properties(template: dict[str, Any], properties: dict[str, Any]) -
     return {**globals_, **properties, "Environment": {"Variables": variables}}
 
 
-def function_config(
-    artifact_dir: Path,
-    template_path: Path | None = None,
-    *,
-    region: str,
-    parameters: Mapping[str, str] | None = None,
-    stack_name: str = "local",
-) -> FunctionConfig:
-    """Read the function from the built template next to the artifact (else template.yml).
-
-    The logical id is the artifact directory's name (sam build writes .aws-sam/build/<LogicalId>).
-    """
-    if template_path is None:
-        built = artifact_dir.parent / "template.yaml"
-        template_path = built if built.exists() else paths.TEMPLATE
-    template = load(template_path)
-    logical_id = artifact_dir.name
-    resource = template.get("Resources", {}).get(logical_id)
-    if resource is None:
-        raise StartupError(f"lambda chain: {template_path} declares no resource {logical_id!r}")
-    evaluator = Evaluator(template, parameter_values(template, parameters or {}, stack_name, region))
+def read_function(evaluator: Evaluator, logical_id: str) -> FunctionConfig:
+    """The function `logical_id` of the evaluator's template."""
+    template = evaluator.template
+    resource = template["Resources"][logical_id]
     props = evaluator.value(_declared_properties(template, resource.get("Properties", {})))
     variables = props["Environment"]["Variables"]
-    # Still an intrinsic after evaluation: only a deployed stack knows it (a table name, a bucket...).
+    # Still an intrinsic after evaluation: only a deployed stack knows it.
     resolved = {key: str(value) for key, value in variables.items() if not isinstance(value, (dict, list))}
 
     def number(key: str, default: int) -> int:

@@ -1,5 +1,7 @@
-"""The function as the local environment runs it: execution environments (LambdaChains) on one artifact,
-and the switch to a new artifact that keeps the old code serving until the new code has answered."""
+"""The function as the local environment runs it (the runner's half that knows both sides): execution
+environments (LambdaChains) on one artifact, handed the function's config from the stack model and its probe
+event from the gateway's event builder, and the switch to a new artifact that keeps the old code serving until
+the new code has answered."""
 
 from __future__ import annotations
 
@@ -10,10 +12,18 @@ from pathlib import Path
 
 from devstack import config
 from devstack.apigw.event_builder import request_event
-from devstack.lambdafn.function_config import function_config
 from devstack.lambdafn.pool import EnvironmentPool, NoEnvironmentError, ThrottledError
 from devstack.lambdafn.runtime import LambdaChain
+from devstack.stack.function import FunctionConfig
 from devstack.supervision import LogSink, StartupError, free_port
+from devstack.tools import LambdaTools
+
+PROBE_PATH = "/health"
+
+
+def probe() -> bytes:
+    """What every new environment must answer 200 before it serves: GET /health, as HTTP API sends it."""
+    return json.dumps(request_event("GET", PROBE_PATH)).encode()
 
 
 @dataclass(frozen=True)
@@ -23,7 +33,9 @@ class ChainFactory:
 
     facts: config.LocalFacts
     artifact: Path
-    overrides: dict[str, str]
+    variables: dict[str, str]
+    """The function's environment (environment.function_variables)."""
+    tools: LambdaTools
     sink: LogSink
 
     def __call__(self, number: int) -> LambdaChain:
@@ -33,26 +45,23 @@ class ChainFactory:
         sink = self.sink
         return LambdaChain(
             self.artifact,
-            env_overrides=self.overrides,
+            self.variables,
             invoke_port=rie,
             runtime_api_port=runtime_api,
             app_port=app,
+            tools=self.tools,
             log_sink=sink if number == 0 else lambda part, line: sink(f"{part}.{number}", line),
-            aws=self.facts.aws,
         )
 
 
 class LocalFunction:
     """The function as the local environment runs it: its execution environments, on one artifact."""
 
-    PROBE_PATH = "/health"
-
-    def __init__(self, factory: ChainFactory) -> None:
+    def __init__(self, factory: ChainFactory, function: FunctionConfig, max_environments: int) -> None:
         self.factory = factory
-        function = function_config(factory.artifact, region=factory.facts.aws.region)
         self.environments = EnvironmentPool(
             factory,
-            max_environments=function.reserved_concurrency or factory.facts.max_environments,
+            max_environments=function.reserved_concurrency or max_environments,
             throttle_at_max=function.reserved_concurrency is not None,
             function_timeout_s=function.timeout,
             sink=factory.sink,
@@ -66,14 +75,12 @@ class LocalFunction:
         """GET /health through the environments (a cold start the first time); returns how long it took."""
         started = time.monotonic()
         try:
-            invocation = self.environments.invoke_from_thread(_probe(), timeout_s=deadline_s)
+            invocation = self.environments.invoke_from_thread(probe(), timeout_s=deadline_s)
         except (NoEnvironmentError, ThrottledError) as error:
-            raise StartupError(
-                f"lambda chain: GET {self.PROBE_PATH} through the chain failed: {error}"
-            ) from None
+            raise StartupError(f"lambda chain: GET {PROBE_PATH} through the chain failed: {error}") from None
         if not invocation.answered_ok:
             raise StartupError(
-                f"lambda chain: GET {self.PROBE_PATH} through the chain did not return 200 (RIE "
+                f"lambda chain: GET {PROBE_PATH} through the chain did not return 200 (RIE "
                 f"{invocation.status}: {invocation.body[:300]!r}). Check the app's traceback above; "
                 "debug hop by hop as in docs/lambda-chain.md."
             )
@@ -88,7 +95,7 @@ class LocalFunction:
         """`load` for any change of the environments (an artifact, the function's variables); returns how
         long the new environment took to answer (its cold start)."""
         started = time.monotonic()
-        self.environments.promote(factory, _probe(), timeout_s=deadline_s)
+        self.environments.promote(factory, probe(), timeout_s=deadline_s)
         self.factory = factory
         return time.monotonic() - started
 
@@ -96,7 +103,3 @@ class LocalFunction:
         """The root process of each running environment (RIE, the adapter and the app are below it)."""
         chains = [env for env in self.environments.environments if isinstance(env, LambdaChain)]
         return [chain.pid for chain in chains if chain.pid is not None]
-
-
-def _probe() -> bytes:
-    return json.dumps(request_event("GET", LocalFunction.PROBE_PATH)).encode()

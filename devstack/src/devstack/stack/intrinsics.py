@@ -1,83 +1,13 @@
-"""Read template.yml and samconfig.toml without AWS: the one source of truth for the table, the bucket,
-the function's environment and each config env's parameters."""
+"""Partial evaluation of a template's intrinsics: parameter values (defaults, overrides, pseudo parameters),
+conditions, and what follows from them."""
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from devstack.paths import SAMCONFIG, TEMPLATE
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Keeps short-form intrinsics (!Ref, !Sub, !If ...) as {"Ref": ...} / {"Fn::Sub": ...} mappings."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if name == "Fn::GetAtt":
-            value = str(value).split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
-
-
-def load(path: Path = TEMPLATE) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 (a SafeLoader)
-    return document
-
-
-def resource_of_type(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
-    """The template's single resource of `resource_type`, as (logical id, properties)."""
-    matches = [
-        (logical_id, resource.get("Properties", {}))
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == resource_type
-    ]
-    if len(matches) != 1:
-        raise ValueError(f"template.yml should declare exactly one {resource_type}, found {len(matches)}")
-    return matches[0]
-
-
-# --------------------------------------------------------------- samconfig.toml and parameter values
-LOCAL_ACCOUNT_ID = "123456789012"
-"""The account id the emulators and the local gateway report (AWS's documentation example)."""
-
-
-def _deploy_parameters(config_env: str) -> dict[str, Any]:
-    config = tomllib.loads(SAMCONFIG.read_text())
-    parameters: dict[str, Any] = config.get(config_env, {}).get("deploy", {}).get("parameters", {})
-    return parameters
-
-
-def region_of(config_env: str) -> str | None:
-    """The region samconfig.toml deploys `config_env` to (the local env takes the emulator's)."""
-    region = _deploy_parameters(config_env).get("region")
-    return None if region is None else str(region)
-
-
-def stack_name(config_env: str) -> str:
-    return str(_deploy_parameters(config_env).get("stack_name", f"stack-{config_env}"))
-
-
-def parameter_overrides(config_env: str) -> dict[str, str]:
-    overrides = _deploy_parameters(config_env).get("parameter_overrides", [])
-    if isinstance(overrides, str):
-        overrides = overrides.split()
-    return dict(item.split("=", 1) for item in overrides)
+from devstack.config import LOCAL_ACCOUNT_ID
 
 
 def parameter_values(
@@ -102,7 +32,6 @@ def parameter_values(
     return values | pseudo
 
 
-# ------------------------------------------------------------------------------ intrinsic functions
 NO_VALUE = object()
 """AWS::NoValue: the property it stands for is dropped."""
 
