@@ -33,7 +33,7 @@ from devstack.environment import (
     function_variables,
     local_environment,
 )
-from devstack.lambdafn.runtime import LambdaChain, invoke_url
+from devstack.lambdafn.runtime import LambdaChain, invoke_url, on_port
 from devstack.local_function import probe
 from devstack.reload import Reloader
 from devstack.stack.model import local_stack
@@ -162,7 +162,7 @@ def deploy(args: argparse.Namespace) -> int:
         outputs = dict(stack.outputs)
         endpoints = endpoints_for(facts, aws=endpoint, firebase_auth_host=firebase, outputs=outputs)
         variables = function_variables(stack.function(FUNCTION), facts, endpoints)
-        write_env_file(args.function_env, variables)
+        write_env_file(args.function_env, on_port(variables, facts.ports.app))
         print(f"the function's environment: {args.function_env}")
     return 0
 

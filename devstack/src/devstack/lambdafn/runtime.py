@@ -55,6 +55,15 @@ def invoke_url(host: str, port: int) -> str:
     return f"http://{host}:{port}{INVOKE_PATH}"
 
 
+def on_port(variables: Mapping[str, str], app_port: int) -> dict[str, str]:
+    """The function's variables for an execution environment whose app listens on `app_port`: PORT, and the
+    adapter's AWS_LWA_PORT when the function sets it."""
+    moved = {**variables, "PORT": str(app_port)}
+    if "AWS_LWA_PORT" in moved:
+        moved["AWS_LWA_PORT"] = str(app_port)
+    return moved
+
+
 def part_of(line: str) -> str:
     """Which part of the chain printed `line`: "rie", "adapter", "lambda" (unshare/mount) or "app"."""
     if _RIE_LINE.search(line):
@@ -150,13 +159,9 @@ class LambdaChain:
             "PYTHONPATH": str(self.sandbox.runtime_python),
             # /var/task is read-only on Lambda: keep __pycache__ out of the artifact sam deploy would zip.
             "PYTHONDONTWRITEBYTECODE": "1",
-            **self.variables,
-            # Each environment's app listens on a port of its own (the adapter's AWS_LWA_PORT, when set, too).
-            "PORT": str(self.app_port),
+            **on_port(self.variables, self.app_port),
             "BIND_HOST": "127.0.0.1",  # run.sh: loopback only, unlike Lambda's private sandbox
         }
-        if "AWS_LWA_PORT" in env:
-            env["AWS_LWA_PORT"] = str(self.app_port)
         return env
 
     def start(self) -> None:
