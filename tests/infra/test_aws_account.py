@@ -1,9 +1,9 @@
-"""docs/aws-bootstrap.yml, read offline: what one environment's deploy pipeline may do in the account.
+"""deploy/aws-account.yml (the account setup stack), read offline: what one environment's deploy pipeline may do in the account.
 
 The dev pipeline must not be able to reach staging or prod when they share an account. So: the role GitHub
 assumes creates nothing itself, it hands change sets to a CloudFormation execution role; that role may
 create or change a role only with the environment's permissions boundary attached, manage only its own
-environment's resources (API Gateway by tag), and never the bootstrap's own roles; the boundary allows only
+environment's resources (API Gateway by tag), and never the account stack's own roles; the boundary allows only
 this environment's table, bucket and logs. The template's function role must carry that boundary and fit
 inside it. Each environment uploads its code into a bucket of its own that no pipeline role can open up.
 """
@@ -26,13 +26,13 @@ Statement = dict[str, Any]
 Synth = Callable[..., Template]
 
 ENVS = ["dev", "staging", "prod"]
-PREFIX = "fastapi-backend"  # the bootstrap's StackNamePrefix default = samconfig's stack names
-BOOTSTRAP = REPO_ROOT / "docs" / "aws-bootstrap.yml"
+PREFIX = "fastapi-backend"  # the account stack's StackNamePrefix default = samconfig's stack names
+ACCOUNT_STACK = REPO_ROOT / "deploy" / "aws-account.yml"
 ARTIFACT_BUCKET = "ArtifactBucket"  # the logical id of the environment's SAM artifact bucket
 
 
 def region(env: str) -> str:
-    """Where samconfig deploys `env`, and so where its bootstrap stack lives."""
+    """Where samconfig deploys `env`, and so where its account stack lives."""
     found = region_of(env)
     assert found is not None
     return found
@@ -59,10 +59,10 @@ BOUNDARY_BYPASSES = [
 ]
 
 
-def bootstrap(env: str) -> Template:
-    """The bootstrap as deployed for `env`: parameters and Subs resolved, and the artifact bucket's name and
+def account_stack(env: str) -> Template:
+    """The account setup stack as deployed for `env`: parameters and Subs resolved, and the artifact bucket's name and
     ARN as CloudFormation gives them (its name is fixed); other resources' Refs stay intrinsics."""
-    document = load(BOOTSTRAP)
+    document = load(ACCOUNT_STACK)
     given = {"GitHubRepository": "owner/repo", "Environment": env, "CreateOidcProvider": "true"}
     parameters = parameter_values(document, given, f"github-deploy-{env}", region(env))
     bucket = Evaluator(document, parameters).value(
@@ -144,7 +144,7 @@ def boundary(template: Template) -> str:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_no_role_gets_permissions_without_the_boundary(env: str) -> None:
-    template = bootstrap(env)
+    template = account_stack(env)
     the_boundaries = [{"Ref": logical_id} for logical_id in boundaries(template)]
     for owner, statement in statements(template):
         for action in ROLE_PERMISSION_WRITES:
@@ -158,14 +158,14 @@ def test_no_role_gets_permissions_without_the_boundary(env: str) -> None:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_nothing_may_remove_or_rewrite_the_boundary(env: str) -> None:
-    for owner, statement in statements(bootstrap(env)):
+    for owner, statement in statements(account_stack(env)):
         for action in BOUNDARY_BYPASSES:
             assert not allows(statement, action), f"{owner} {statement.get('Sid')} allows {action}"
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_the_github_role_only_hands_change_sets_to_the_execution_role(env: str) -> None:
-    template = bootstrap(env)
+    template = account_stack(env)
     role = deploy_role(template)
     execution_role_arn = {"Fn::GetAtt": [execution_role(template), "Arn"]}
     app_stack = f"arn:aws:cloudformation:{region(env)}:{LOCAL_ACCOUNT_ID}:stack/{PREFIX}-{env}/*"
@@ -189,7 +189,7 @@ def test_the_github_role_only_hands_change_sets_to_the_execution_role(env: str) 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_api_gateway_is_reached_only_through_this_environments_tag(env: str) -> None:
-    for owner, statement in statements(bootstrap(env)):
+    for owner, statement in statements(account_stack(env)):
         actions = [
             action for action in _listed(statement["Action"]) if action.lower().startswith("apigateway:")
         ]
@@ -204,7 +204,7 @@ def test_api_gateway_is_reached_only_through_this_environments_tag(env: str) -> 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_the_boundary_allows_only_this_environments_data_and_logs(env: str) -> None:
-    template = bootstrap(env)
+    template = account_stack(env)
     others = [other for other in ENVS if other != env]
     for _, statement in statements(template, "AWS::IAM::ManagedPolicy"):
         assert statement["Effect"] == "Allow"
@@ -217,10 +217,10 @@ def test_the_boundary_allows_only_this_environments_data_and_logs(env: str) -> N
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_the_bootstrap_roles_are_outside_the_names_the_execution_role_manages(env: str) -> None:
+def test_the_account_stacks_roles_are_outside_the_names_the_execution_role_manages(env: str) -> None:
     """Else the pipeline could rewrite its own roles (the deploy role was named <prefix>-<env>-github-deploy,
     inside the role pattern it could put any inline policy on)."""
-    template = bootstrap(env)
+    template = account_stack(env)
     own_roles = [
         f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{resource['Properties']['RoleName']}"
         for resource in template["Resources"].values()
@@ -232,7 +232,7 @@ def test_the_bootstrap_roles_are_outside_the_names_the_execution_role_manages(en
         for pattern in _listed(statement["Resource"]):
             if isinstance(pattern, str):
                 assert not any(fnmatch.fnmatchcase(arn, pattern) for arn in own_roles), (
-                    f"{owner} {statement.get('Sid')} reaches a bootstrap role through {pattern}"
+                    f"{owner} {statement.get('Sid')} reaches an account stack role through {pattern}"
                 )
     assert len(own_roles) == 2  # the deploy role and the execution role
 
@@ -246,7 +246,7 @@ def _samconfig(env: str) -> dict[str, Any]:
 def test_deploys_go_through_the_execution_role_with_the_boundary(synth: Synth, env: str) -> None:
     """samconfig names the execution role (sam deploy --role-arn) and the boundary; the synthesized function
     role carries it."""
-    template = bootstrap(env)
+    template = account_stack(env)
     role_name = template["Resources"][execution_role(template)]["Properties"]["RoleName"]
     boundary_name = template["Resources"][boundary(template)]["Properties"]["ManagedPolicyName"]
     assert _samconfig(env)["role_arn"].endswith(f":role/{role_name}")
@@ -295,7 +295,7 @@ def test_the_function_role_fits_inside_the_boundary(synth: Synth, env: str) -> N
             for resource in _listed(statement["Resource"]):
                 (arn,) = [arn for intrinsic, arn in arn_of if intrinsic == resource]
                 needed += [(action, arn) for action in _listed(statement["Action"])]
-    ceiling = [statement for _, statement in statements(bootstrap(env), "AWS::IAM::ManagedPolicy")]
+    ceiling = [statement for _, statement in statements(account_stack(env), "AWS::IAM::ManagedPolicy")]
     for action, arn in needed:
         assert any(
             allows(statement, action)
@@ -327,7 +327,7 @@ def test_no_pipeline_role_may_change_a_buckets_policy_or_public_access(env: str)
     granting itself prod's prefix, and swap the zip prod's next change set deploys. The execution role keeps
     these rights on its environment's uploads bucket (template.yml sets its policy), never on an artifact
     bucket."""
-    template = bootstrap(env)
+    template = account_stack(env)
     role = deploy_role(template)
     artifacts = [f"arn:aws:s3:::{PREFIX}-{each}-artifacts-{LOCAL_ACCOUNT_ID}" for each in ENVS]
     assert f"arn:aws:s3:::{artifact_bucket(template)}" in artifacts
@@ -344,9 +344,9 @@ def test_no_pipeline_role_may_change_a_buckets_policy_or_public_access(env: str)
 
 @pytest.mark.parametrize("env", ENVS)
 def test_every_s3_grant_names_only_this_environments_buckets(env: str) -> None:
-    """Artifacts: this environment's own bucket, created by the bootstrap. Data: its uploads bucket. No
+    """Artifacts: this environment's own bucket, created by the account stack. Data: its uploads bucket. No
     pattern that another environment's bucket (or SAM's shared one) could match."""
-    template = bootstrap(env)
+    template = account_stack(env)
     own = {f"arn:aws:s3:::{artifact_bucket(template)}", f"arn:aws:s3:::{PREFIX}-{env}-uploadsbucket-*"}
     others = [
         f"arn:aws:s3:::{bucket}/{PREFIX}-{env}/key"
@@ -370,17 +370,17 @@ def test_every_s3_grant_names_only_this_environments_buckets(env: str) -> None:
 def test_no_role_touches_sams_shared_artifacts_stack(env: str) -> None:
     """`sam deploy --resolve-s3` keeps one bucket per account in the aws-sam-cli-managed-default stack: a
     role that may run its change sets may rewrite that bucket's policy through CloudFormation."""
-    for owner, statement in statements(bootstrap(env)):
+    for owner, statement in statements(account_stack(env)):
         for resource in _listed(statement["Resource"]):
             assert "aws-sam-cli-managed-default" not in str(resource), f"{owner} {statement.get('Sid')}"
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_deploys_upload_into_this_environments_bucket(env: str) -> None:
-    """samconfig names the bucket the bootstrap creates (the account id is the one placeholder), and nothing
+    """samconfig names the bucket the account stack creates (the account id is the one placeholder), and nothing
     on the deploy path asks SAM for its shared bucket instead."""
     parameters = _samconfig(env)
-    bucket = artifact_bucket(bootstrap(env))
+    bucket = artifact_bucket(account_stack(env))
     assert parameters["s3_bucket"] == bucket.replace(LOCAL_ACCOUNT_ID, "replace-me-account-id")
     assert "resolve_s3" not in parameters
     for path in (".github/workflows/deploy.yml", "scripts/deploy.sh", "scripts/stack.sh"):
