@@ -1,10 +1,11 @@
-"""deploy/aws-account.yml (the account setup stack), read offline: what one environment's deploy pipeline may do in the account.
+"""deploy/aws-account.yml, the account setup stack, read offline: what one environment's deploy pipeline may
+do in the account.
 
 The dev pipeline must not be able to reach staging or prod when they share an account. So: the role GitHub
 assumes creates nothing itself, it hands change sets to a CloudFormation execution role; that role may
 create or change a role only with the environment's permissions boundary attached, manage only its own
-environment's resources (API Gateway by tag), and never the account stack's own roles; the boundary allows only
-this environment's table, bucket and logs. The template's function role must carry that boundary and fit
+environment's resources (API Gateway by tag), and never the account stack's own roles; the boundary allows
+only this environment's table, bucket and logs. The template's function role must carry that boundary and fit
 inside it. Each environment uploads its code into a bucket of its own that no pipeline role can open up.
 """
 
@@ -60,8 +61,8 @@ BOUNDARY_BYPASSES = [
 
 
 def account_stack(env: str) -> Template:
-    """The account setup stack as deployed for `env`: parameters and Subs resolved, and the artifact bucket's name and
-    ARN as CloudFormation gives them (its name is fixed); other resources' Refs stay intrinsics."""
+    """The account setup stack as deployed for `env`: parameters and Subs resolved, and the artifact bucket's
+    name and ARN as CloudFormation gives them (its name is fixed); other resources' Refs stay intrinsics."""
     document = load(ACCOUNT_STACK)
     given = {"GitHubRepository": "owner/repo", "Environment": env, "CreateOidcProvider": "true"}
     parameters = parameter_values(document, given, f"github-deploy-{env}", region(env))
@@ -377,8 +378,8 @@ def test_no_role_touches_sams_shared_artifacts_stack(env: str) -> None:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_deploys_upload_into_this_environments_bucket(env: str) -> None:
-    """samconfig names the bucket the account stack creates (the account id is the one placeholder), and nothing
-    on the deploy path asks SAM for its shared bucket instead."""
+    """samconfig names the bucket the account stack creates (the account id is the one placeholder), and
+    nothing on the deploy path asks SAM for its shared bucket instead."""
     parameters = _samconfig(env)
     bucket = artifact_bucket(account_stack(env))
     assert parameters["s3_bucket"] == bucket.replace(LOCAL_ACCOUNT_ID, "replace-me-account-id")
