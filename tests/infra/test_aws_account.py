@@ -11,10 +11,11 @@ inside it. Each environment uploads its code into a bucket of its own that no pi
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import re
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from devstack.template import LOCAL_ACCOUNT_ID, Evaluator, load, parameter_value
 Template = dict[str, Any]
 Statement = dict[str, Any]
 Synth = Callable[..., Template]
+CreatePermissions = Callable[[str, Iterable[str]], dict[str, list[str]]]
 
 ENVS = ["dev", "staging", "prod"]
 PREFIX = "fastapi-backend"  # the account stack's StackNamePrefix default = samconfig's stack names
@@ -388,3 +390,85 @@ def test_deploys_upload_into_this_environments_bucket(env: str) -> None:
         text = (REPO_ROOT / path).read_text()
         for option in ("--resolve-s3", "--s3-bucket"):
             assert option not in text, f"{path} passes {option}: the bucket is samconfig's s3_bucket"
+
+
+# Permissions a create handler lists that only read: the first one that does not is the create call itself.
+_READS = ("describe", "get", "list")
+
+
+def create_action(permissions: list[str]) -> str:
+    """What CloudFormation calls to create a resource: the first write its create handler lists (the others
+    are tags, reads, and options the template may not use: KMS keys, a VPC, replicas)."""
+    return next(action for action in permissions if not action.split(":")[1].lower().startswith(_READS))
+
+
+def missing_creates(template: Template, stack: Template, permissions: dict[str, list[str]]) -> list[str]:
+    """For each resource type of `template` whose create call the execution role does not allow: what to
+    edit, and where."""
+    role = execution_role(stack)
+    (policy,) = [policy["PolicyName"] for policy in stack["Resources"][role]["Properties"]["Policies"]]
+    own = [statement for owner, statement in statements(stack) if owner == role]
+    problems = []
+    for kind in sorted({resource["Type"] for resource in template["Resources"].values()}):
+        action = create_action(permissions[kind])
+        if any(allows(statement, action) for statement in own):
+            continue
+        service = action.split(":")[0].lower()
+        near = [
+            statement["Sid"]
+            for statement in own
+            if any(str(each).lower().startswith(f"{service}:") for each in _listed(statement["Action"]))
+        ]
+        where = f"statement {near[0]}" if near else "a new statement"
+        problems.append(
+            f"{kind}: CloudFormation creates it with {action}, which {ACCOUNT_STACK.relative_to(REPO_ROOT)} "
+            f"does not allow: add it to {where} of {role} (policy {policy}), limited to this environment's "
+            f"{PREFIX}-<env>-* names"
+        )
+    return problems
+
+
+def _types(template: Template) -> set[str]:
+    return {resource["Type"] for resource in template["Resources"].values()}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_execution_role_may_create_every_resource_the_template_has(
+    synth: Synth, create_permissions: CreatePermissions, env: str
+) -> None:
+    """After the SAM transform (the role, permissions and stage SAM adds count): a type the role cannot create
+    deploys nowhere, and fails only at the first real deploy with AccessDenied."""
+    template = synth(env)
+    permissions = create_permissions(region(env), _types(template))
+    assert missing_creates(template, account_stack(env), permissions) == []
+
+
+def test_a_resource_added_to_the_template_names_the_account_stack(
+    synth: Synth, create_permissions: CreatePermissions
+) -> None:
+    """A queue added to (a copy of) dev's template: plain CloudFormation, which the SAM transform passes
+    through unchanged. The check names the type, the create call, the file and the role's policy."""
+    template = copy.deepcopy(synth("dev"))
+    template["Resources"]["Jobs"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"QueueName": f"{PREFIX}-dev-jobs"},
+    }
+    permissions = create_permissions(region("dev"), _types(template))
+    assert missing_creates(template, account_stack("dev"), permissions) == [
+        "AWS::SQS::Queue: CloudFormation creates it with sqs:CreateQueue, which deploy/aws-account.yml "
+        "does not allow: add it to a new statement of CloudFormationExecutionRole (policy stack-resources), "
+        f"limited to this environment's {PREFIX}-<env>-* names"
+    ]
+
+
+def test_a_create_missing_from_a_known_service_names_its_statement(
+    synth: Synth, create_permissions: CreatePermissions
+) -> None:
+    stack = account_stack("dev")
+    for _, statement in statements(stack):
+        if statement.get("Sid") == "LogGroups":
+            statement["Action"].remove("logs:CreateLogGroup")
+    template = synth("dev")
+    (problem,) = missing_creates(template, stack, create_permissions(region("dev"), _types(template)))
+    assert problem.startswith("AWS::Logs::LogGroup: CloudFormation creates it with logs:CreateLogGroup")
+    assert "add it to statement LogGroups of CloudFormationExecutionRole" in problem
