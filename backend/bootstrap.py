@@ -1,13 +1,10 @@
 """Composition root (as cosmicpython's bootstrap.py): the one module that picks an adapter for each port
-and wires the use cases on them. main.py builds the production app here; the unit tests wire fakes with
-the same `wire_services`."""
+and wires the use cases on them. It knows no web framework: web.py puts the HTTP API on what it builds, and
+another entry point could take the same Services. The unit tests wire fakes with the same `wire_services`."""
 
-from fastapi import FastAPI
-
-from api.app import create_app
-from api.dependencies import Services
 from application.files import FileService
 from application.notes import NoteService
+from application.services import Services
 from application.users import UserService
 from domain.ports import (
     DeletedAccounts,
@@ -67,7 +64,3 @@ def build_services(settings: Settings) -> Services:
             ),
         ),
     )
-
-
-def build_app(settings: Settings) -> FastAPI:
-    return create_app(settings, build_services(settings))

@@ -262,8 +262,8 @@ def run() -> list[Row]:
         split_ours = process_split(
             ours,
             env_ours,
-            "import uvicorn, bootstrap, shared.settings",
-            "bootstrap.build_app(shared.settings.get_settings())",
+            "import uvicorn, web, shared.settings",
+            "web.build_app(shared.settings.get_settings())",
             rounds(5, 2),
         )
         split_hello = process_split(

@@ -1,4 +1,4 @@
-"""Per request, in-process, with the app built by backend/bootstrap.py against the running emulators (as
+"""Per request, in-process, with the app built by backend/web.py against the running emulators (as
 tests/integration/conftest.py builds it): what verifying a token costs, with and without the revocation
 check, and how many DynamoDB calls each endpoint makes (botocore `before-call` events on the app's client)."""
 
@@ -15,12 +15,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from bench.measure import Row, median, rounds
-from bootstrap import build_app, build_services
+from bootstrap import build_services
 from devstack import config
 from devstack.emulators import firebase_accounts
 from devstack.environment import Endpoints, RunningEnvironment
 from infrastructure.aws import dynamodb_client
 from shared.settings import Settings
+from web import build_app
 
 GROUP = "per request"
 

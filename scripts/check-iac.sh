@@ -28,7 +28,7 @@ trap 'rm -rf "$WORK"' EXIT
 
 WORKFLOWS=(.github/workflows/*.yml)
 ACTIONS=(.github/actions/*/action.yml)   # local composite actions
-CFN_TEMPLATES=(template.yml docs/aws-bootstrap.yml)
+CFN_TEMPLATES=(template.yml deploy/aws-account.yml)
 
 uvx_tool() { uvx --quiet "$@"; }
 
@@ -44,7 +44,7 @@ checkov_scan() {
             devstack synth --env "$env" --out "$WORK/synth-$env.json"
     done
     uvx_tool "checkov==$CHECKOV_VERSION" --quiet --compact --skip-download --framework cloudformation \
-        -f template.yml -f docs/aws-bootstrap.yml -f "$WORK/synth-dev.json" -f "$WORK/synth-prod.json"
+        -f template.yml -f deploy/aws-account.yml -f "$WORK/synth-dev.json" -f "$WORK/synth-prod.json"
 }
 
 actionlint_check() {

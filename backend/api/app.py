@@ -2,10 +2,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from api.canonical_paths import CanonicalPathMiddleware
-from api.dependencies import Services
 from api.errors import install_error_handlers
 from api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
 from api.routes import files, health, notes, users
+from application.services import Services
 from shared.logging import configure_logging
 from shared.settings import APP_VERSION, Settings
 

@@ -1,26 +1,13 @@
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from application.files import FileService
-from application.notes import NoteService
-from application.users import UserService
+from application.services import Services
 from domain.entities import Principal
 from domain.errors import AccountDeleted, AuthenticationFailed
 from domain.idempotency import IDEMPOTENCY_KEY_PATTERN, KEY_RETENTION
-from domain.ports import DeletedAccounts, TokenVerifier
 from shared.settings import Settings
-
-
-@dataclass(frozen=True)
-class Services:
-    token_verifier: TokenVerifier
-    deleted_accounts: DeletedAccounts
-    users: UserService
-    notes: NoteService
-    files: FileService
 
 
 def get_services(request: Request) -> Services:

@@ -183,7 +183,7 @@ def test_security_rules_are_ignored_only_per_file_with_a_comment_above() -> None
             assert above.startswith("#"), f"per-file ignore {pattern} has no reason above it"
 
 
-@pytest.mark.parametrize("template", ["template.yml", "docs/aws-bootstrap.yml"])
+@pytest.mark.parametrize("template", ["template.yml", "deploy/aws-account.yml"])
 def test_every_checkov_skip_gives_its_reason(template: str) -> None:
     resources = load_template(REPO_ROOT / template)["Resources"]
     skips = [

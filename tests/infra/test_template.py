@@ -11,7 +11,6 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
-from bootstrap import build_app
 from devstack import config
 from devstack.paths import REPO_ROOT
 from devstack.stack.samconfig import config_env
@@ -19,6 +18,7 @@ from devstack.stack.template import load
 from infrastructure.dynamodb_items import EXPIRES_AT
 from infrastructure.outbound import WORST_CASE_CALL_S
 from tests.support.fakes import make_settings
+from web import build_app
 
 Template = dict[str, Any]
 Synth = Callable[..., Template]

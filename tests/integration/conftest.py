@@ -9,7 +9,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bootstrap import build_app
 from devstack import config
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators import firebase_accounts
@@ -22,6 +21,7 @@ from infrastructure.aws import dynamodb_client, s3_client
 from shared.settings import Settings
 from tests.support.gate import Gate
 from tests.support.loopback import serving_app
+from web import build_app
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

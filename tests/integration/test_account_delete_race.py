@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from api.dependencies import Services
+from application.services import Services
 from bootstrap import build_services
 from domain.entities import Principal
 from domain.errors import AccountDeleted, NotFound

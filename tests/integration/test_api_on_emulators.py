@@ -8,13 +8,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bootstrap import build_app
 from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.supervision import free_port
 from shared.settings import Settings
 from tests.support.buckets import versions_under
 from tests.support.flows import UPLOAD_ACCEPTED, bearer, collect_pages, create_note, start_upload, upload
+from web import build_app
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

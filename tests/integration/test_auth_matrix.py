@@ -27,7 +27,6 @@ import pytest
 from fastapi.testclient import TestClient
 from firebase_admin import _token_gen, _user_mgt
 
-from bootstrap import build_app
 from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase_accounts import AuthUser
 from infrastructure.firebase import EMULATOR_HOST_VAR
@@ -37,6 +36,7 @@ from tests.support.buckets import versions_under
 from tests.support.fakes import make_settings
 from tests.support.google_stand_in import claims, claims_of, google_stand_in, sign, unsigned, with_claims
 from tests.support.routes import Route, protected_routes
+from web import build_app
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

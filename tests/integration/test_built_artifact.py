@@ -104,12 +104,14 @@ def _imports_in(source: Path) -> set[Import]:
 
 
 def _app_imports(artifact: Path) -> set[Import]:
-    """What the app's own code in the zip imports from elsewhere: main.py, bootstrap.py and its code packages
-    (the backend directories with an __init__.py, as backend/Makefile copies them)."""
+    """What the app's own code in the zip imports from elsewhere: its top-level modules (main.py, web.py,
+    bootstrap.py) and its code packages (the backend directories with an __init__.py), as backend/Makefile
+    copies them."""
     packages = [init.parent.name for init in BACKEND.glob("*/__init__.py")]
-    sources = [artifact / "main.py", artifact / "bootstrap.py"]
+    modules = [module.stem for module in BACKEND.glob("*.py")]
+    sources = [artifact / f"{module}.py" for module in modules]
     sources += [source for package in packages for source in (artifact / package).rglob("*.py")]
-    own = {"main", "bootstrap", *packages}
+    own = {*modules, *packages}
     return {item for source in sources for item in _imports_in(source) if item[0].split(".")[0] not in own}
 
 
@@ -128,7 +130,8 @@ def test_the_artifact_is_made_for_a_cold_start(artifact: Path) -> None:
     """Lambda's /var/task is read-only, so nothing compiled at a cold start is kept: the dependencies come as
     bytecode (backend/Makefile's cold-start-ready), our code as source with its bytecode beside it (tracebacks
     keep their lines), and the other tests here import from exactly these bytes."""
-    own = {init.parent.name for init in BACKEND.glob("*/__init__.py")} | {"main.py", "bootstrap.py"}
+    own = {init.parent.name for init in BACKEND.glob("*/__init__.py")}
+    own |= {module.name for module in BACKEND.glob("*.py")}
     dependency_files = [
         file
         for entry in artifact.iterdir()

@@ -12,13 +12,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bootstrap import build_app
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.paths import BACKEND
 from devstack.supervision import LogCapture, ManagedProcess, free_port, http_ok, running
 from shared.logging import configure_logging
 from shared.settings import Settings
 from tests.support.flows import bearer
+from web import build_app
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from api.dependencies import Services
+from application.services import Services
 from bootstrap import build_services
 from domain.entities import Principal, UploadTicket
 from domain.errors import NotFound, ServiceUnavailable

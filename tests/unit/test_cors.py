@@ -5,8 +5,8 @@ app, so there it plays the HTTP API's part (tests/infra checks it answers as the
 import pytest
 from fastapi.testclient import TestClient
 
-from bootstrap import build_app
 from tests.support.fakes import make_settings
+from web import build_app
 
 ORIGIN = "https://app.example"
 PREFLIGHT = {

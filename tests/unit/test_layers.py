@@ -1,8 +1,9 @@
 """The dependency rule, read off the import statements: the domain needs nothing but the standard
-library, every other layer points inwards, and only bootstrap.py (the composition root) and main.py may
-import everything."""
+library, every other layer points inwards, and only bootstrap.py (the composition root), web.py (the HTTP
+app on it) and main.py may import everything; of those, the composition root needs no web framework."""
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,3 +48,19 @@ def test_every_package_has_a_rule() -> None:
 @pytest.mark.parametrize("package", sorted(MAY_IMPORT))
 def test_package_imports_only_what_its_layer_may(package: str) -> None:
     assert _imported_roots(package) - MAY_IMPORT[package] == set()
+
+
+WEB_FRAMEWORKS = {"fastapi", "starlette"}
+
+
+def test_the_composition_root_loads_no_web_framework() -> None:
+    """A second entry point (a CLI, a worker) gets the services from bootstrap.py without FastAPI: importing
+    it (and so the Services it builds) in a fresh interpreter loads none."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, bootstrap; print(*sorted(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=BACKEND,
+    ).stdout.split()
+    assert {name.partition(".")[0] for name in loaded} & WEB_FRAMEWORKS == set()

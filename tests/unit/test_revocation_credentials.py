@@ -6,9 +6,9 @@ import google.auth.aws
 import google.auth.credentials
 import pytest
 
-from bootstrap import build_app
 from infrastructure.firebase import credential_for_revocation_checks
 from tests.support.fakes import make_settings
+from web import build_app
 
 # The shape `gcloud iam workload-identity-pools create-cred-config --aws` writes: the function's AWS role
 # (from Lambda's own environment credentials) is exchanged for a Google access token. Nothing secret.

@@ -5,9 +5,9 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from bootstrap import build_app
 from tests.support.fakes import make_settings
 from tests.support.routes import protected_routes
+from web import build_app
 
 # The real composition root: no token means no verifier call and no AWS call, so nothing leaves the process.
 app = build_app(make_settings())

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from bootstrap import build_app
 from shared.settings import Environment, get_settings
 from tests.support.fakes import make_settings
+from web import build_app
 
 EMULATOR_VARIABLES = [
     ("aws_endpoint_url", "http://127.0.0.1:4599"),

@@ -22,7 +22,8 @@ SCRIPTS = REPO_ROOT / "scripts"
 
 DEVSTACK_ENV = REPO_ROOT / "devstack" / "devstack.env"
 LAMBDA_RUNTIME_DIR = REPO_ROOT / "devstack" / "lambda-runtime"
-"""Stand-ins for the python3.13 runtime's /var/runtime/bootstrap and the adapter layer's /opt/bootstrap."""
+"""Stand-ins: `bootstrap`, the runtime's bootstrap (/var/runtime/bootstrap of python3.13, which RIE starts),
+and `opt-bootstrap`, the adapter's exec wrapper (the Web Adapter layer's /opt/bootstrap)."""
 
 LOCALSTACK_DIR = REPO_ROOT / "localstack"
 """The AWS emulator's home: its pins and settings (localstack.env) and its init hooks (init/ready.d)."""

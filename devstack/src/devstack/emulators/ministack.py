@@ -24,6 +24,9 @@ from devstack.supervision import (
 from devstack.tools import interpreter_of, require_pinned, tool
 
 MINISTACK_READY_S = 20.0
+MINISTACK_PORT_VARIABLE = "GATEWAY_PORT"
+"""MiniStack's own name for the port it listens on. Ours is AWS_EMULATOR_PORT; GATEWAY_PORT of ours is the
+local HTTP API gateway's port, so MiniStack's variable is named only where it is handed over."""
 HOOK_TIMEOUT_S = 120.0
 READY_HOOKS = paths.LOCALSTACK_DIR / "init" / "ready.d"
 """Mounted on /etc/localstack/init/ready.d in compose; MiniStack and LocalStack run them once ready."""
@@ -72,7 +75,7 @@ def ministack(
         env = {
             **os.environ,
             "BIND_HOST": "127.0.0.1",
-            "GATEWAY_PORT": str(aws.port),
+            MINISTACK_PORT_VARIABLE: str(aws.port),
             "MINISTACK_REGION": aws.region,
             "LOG_LEVEL": "WARNING",
             "PERSIST_STATE": persist,

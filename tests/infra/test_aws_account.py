@@ -1,19 +1,21 @@
-"""docs/aws-bootstrap.yml, read offline: what one environment's deploy pipeline may do in the account.
+"""deploy/aws-account.yml, the account setup stack, read offline: what one environment's deploy pipeline may
+do in the account.
 
 The dev pipeline must not be able to reach staging or prod when they share an account. So: the role GitHub
 assumes creates nothing itself, it hands change sets to a CloudFormation execution role; that role may
 create or change a role only with the environment's permissions boundary attached, manage only its own
-environment's resources (API Gateway by tag), and never the bootstrap's own roles; the boundary allows only
-this environment's table, bucket and logs. The template's function role must carry that boundary and fit
+environment's resources (API Gateway by tag), and never the account stack's own roles; the boundary allows
+only this environment's table, bucket and logs. The template's function role must carry that boundary and fit
 inside it. Each environment uploads its code into a bucket of its own that no pipeline role can open up.
 """
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 import re
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -27,15 +29,16 @@ from devstack.stack.template import load
 Template = dict[str, Any]
 Statement = dict[str, Any]
 Synth = Callable[..., Template]
+CreatePermissions = Callable[[str, Iterable[str]], dict[str, list[str]]]
 
 ENVS = ["dev", "staging", "prod"]
-PREFIX = "fastapi-backend"  # the bootstrap's StackNamePrefix default = samconfig's stack names
-BOOTSTRAP = REPO_ROOT / "docs" / "aws-bootstrap.yml"
+PREFIX = "fastapi-backend"  # the account stack's StackNamePrefix default = samconfig's stack names
+ACCOUNT_STACK = REPO_ROOT / "deploy" / "aws-account.yml"
 ARTIFACT_BUCKET = "ArtifactBucket"  # the logical id of the environment's SAM artifact bucket
 
 
 def region(env: str) -> str:
-    """Where samconfig deploys `env`, and so where its bootstrap stack lives."""
+    """Where samconfig deploys `env`, and so where its account stack lives."""
     found = config_env(env).region
     assert found is not None
     return found
@@ -62,10 +65,10 @@ BOUNDARY_BYPASSES = [
 ]
 
 
-def bootstrap(env: str) -> Template:
-    """The bootstrap as deployed for `env`: parameters and Subs resolved, and the artifact bucket's name and
-    ARN as CloudFormation gives them (its name is fixed); other resources' Refs stay intrinsics."""
-    document = load(BOOTSTRAP)
+def account_stack(env: str) -> Template:
+    """The account setup stack as deployed for `env`: parameters and Subs resolved, and the artifact bucket's
+    name and ARN as CloudFormation gives them (its name is fixed); other resources' Refs stay intrinsics."""
+    document = load(ACCOUNT_STACK)
     given = {"GitHubRepository": "owner/repo", "Environment": env, "CreateOidcProvider": "true"}
     parameters = parameter_values(document, given, f"github-deploy-{env}", region(env))
     bucket = Evaluator(document, parameters).value(
@@ -147,7 +150,7 @@ def boundary(template: Template) -> str:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_no_role_gets_permissions_without_the_boundary(env: str) -> None:
-    template = bootstrap(env)
+    template = account_stack(env)
     the_boundaries = [{"Ref": logical_id} for logical_id in boundaries(template)]
     for owner, statement in statements(template):
         for action in ROLE_PERMISSION_WRITES:
@@ -161,14 +164,14 @@ def test_no_role_gets_permissions_without_the_boundary(env: str) -> None:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_nothing_may_remove_or_rewrite_the_boundary(env: str) -> None:
-    for owner, statement in statements(bootstrap(env)):
+    for owner, statement in statements(account_stack(env)):
         for action in BOUNDARY_BYPASSES:
             assert not allows(statement, action), f"{owner} {statement.get('Sid')} allows {action}"
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_the_github_role_only_hands_change_sets_to_the_execution_role(env: str) -> None:
-    template = bootstrap(env)
+    template = account_stack(env)
     role = deploy_role(template)
     execution_role_arn = {"Fn::GetAtt": [execution_role(template), "Arn"]}
     app_stack = f"arn:aws:cloudformation:{region(env)}:{LOCAL_ACCOUNT_ID}:stack/{PREFIX}-{env}/*"
@@ -192,7 +195,7 @@ def test_the_github_role_only_hands_change_sets_to_the_execution_role(env: str) 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_api_gateway_is_reached_only_through_this_environments_tag(env: str) -> None:
-    for owner, statement in statements(bootstrap(env)):
+    for owner, statement in statements(account_stack(env)):
         actions = [
             action for action in _listed(statement["Action"]) if action.lower().startswith("apigateway:")
         ]
@@ -207,7 +210,7 @@ def test_api_gateway_is_reached_only_through_this_environments_tag(env: str) -> 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_the_boundary_allows_only_this_environments_data_and_logs(env: str) -> None:
-    template = bootstrap(env)
+    template = account_stack(env)
     others = [other for other in ENVS if other != env]
     for _, statement in statements(template, "AWS::IAM::ManagedPolicy"):
         assert statement["Effect"] == "Allow"
@@ -220,10 +223,10 @@ def test_the_boundary_allows_only_this_environments_data_and_logs(env: str) -> N
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_the_bootstrap_roles_are_outside_the_names_the_execution_role_manages(env: str) -> None:
+def test_the_account_stacks_roles_are_outside_the_names_the_execution_role_manages(env: str) -> None:
     """Else the pipeline could rewrite its own roles (the deploy role was named <prefix>-<env>-github-deploy,
     inside the role pattern it could put any inline policy on)."""
-    template = bootstrap(env)
+    template = account_stack(env)
     own_roles = [
         f"arn:aws:iam::{LOCAL_ACCOUNT_ID}:role/{resource['Properties']['RoleName']}"
         for resource in template["Resources"].values()
@@ -235,7 +238,7 @@ def test_the_bootstrap_roles_are_outside_the_names_the_execution_role_manages(en
         for pattern in _listed(statement["Resource"]):
             if isinstance(pattern, str):
                 assert not any(fnmatch.fnmatchcase(arn, pattern) for arn in own_roles), (
-                    f"{owner} {statement.get('Sid')} reaches a bootstrap role through {pattern}"
+                    f"{owner} {statement.get('Sid')} reaches an account stack role through {pattern}"
                 )
     assert len(own_roles) == 2  # the deploy role and the execution role
 
@@ -249,7 +252,7 @@ def _samconfig(env: str) -> dict[str, Any]:
 def test_deploys_go_through_the_execution_role_with_the_boundary(synth: Synth, env: str) -> None:
     """samconfig names the execution role (sam deploy --role-arn) and the boundary; the synthesized function
     role carries it."""
-    template = bootstrap(env)
+    template = account_stack(env)
     role_name = template["Resources"][execution_role(template)]["Properties"]["RoleName"]
     boundary_name = template["Resources"][boundary(template)]["Properties"]["ManagedPolicyName"]
     assert _samconfig(env)["role_arn"].endswith(f":role/{role_name}")
@@ -298,7 +301,7 @@ def test_the_function_role_fits_inside_the_boundary(synth: Synth, env: str) -> N
             for resource in _listed(statement["Resource"]):
                 (arn,) = [arn for intrinsic, arn in arn_of if intrinsic == resource]
                 needed += [(action, arn) for action in _listed(statement["Action"])]
-    ceiling = [statement for _, statement in statements(bootstrap(env), "AWS::IAM::ManagedPolicy")]
+    ceiling = [statement for _, statement in statements(account_stack(env), "AWS::IAM::ManagedPolicy")]
     for action, arn in needed:
         assert any(
             allows(statement, action)
@@ -330,7 +333,7 @@ def test_no_pipeline_role_may_change_a_buckets_policy_or_public_access(env: str)
     granting itself prod's prefix, and swap the zip prod's next change set deploys. The execution role keeps
     these rights on its environment's uploads bucket (template.yml sets its policy), never on an artifact
     bucket."""
-    template = bootstrap(env)
+    template = account_stack(env)
     role = deploy_role(template)
     artifacts = [f"arn:aws:s3:::{PREFIX}-{each}-artifacts-{LOCAL_ACCOUNT_ID}" for each in ENVS]
     assert f"arn:aws:s3:::{artifact_bucket(template)}" in artifacts
@@ -347,9 +350,9 @@ def test_no_pipeline_role_may_change_a_buckets_policy_or_public_access(env: str)
 
 @pytest.mark.parametrize("env", ENVS)
 def test_every_s3_grant_names_only_this_environments_buckets(env: str) -> None:
-    """Artifacts: this environment's own bucket, created by the bootstrap. Data: its uploads bucket. No
+    """Artifacts: this environment's own bucket, created by the account stack. Data: its uploads bucket. No
     pattern that another environment's bucket (or SAM's shared one) could match."""
-    template = bootstrap(env)
+    template = account_stack(env)
     own = {f"arn:aws:s3:::{artifact_bucket(template)}", f"arn:aws:s3:::{PREFIX}-{env}-uploadsbucket-*"}
     others = [
         f"arn:aws:s3:::{bucket}/{PREFIX}-{env}/key"
@@ -373,20 +376,102 @@ def test_every_s3_grant_names_only_this_environments_buckets(env: str) -> None:
 def test_no_role_touches_sams_shared_artifacts_stack(env: str) -> None:
     """`sam deploy --resolve-s3` keeps one bucket per account in the aws-sam-cli-managed-default stack: a
     role that may run its change sets may rewrite that bucket's policy through CloudFormation."""
-    for owner, statement in statements(bootstrap(env)):
+    for owner, statement in statements(account_stack(env)):
         for resource in _listed(statement["Resource"]):
             assert "aws-sam-cli-managed-default" not in str(resource), f"{owner} {statement.get('Sid')}"
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_deploys_upload_into_this_environments_bucket(env: str) -> None:
-    """samconfig names the bucket the bootstrap creates (the account id is the one placeholder), and nothing
-    on the deploy path asks SAM for its shared bucket instead."""
+    """samconfig names the bucket the account stack creates (the account id is the one placeholder), and
+    nothing on the deploy path asks SAM for its shared bucket instead."""
     parameters = _samconfig(env)
-    bucket = artifact_bucket(bootstrap(env))
+    bucket = artifact_bucket(account_stack(env))
     assert parameters["s3_bucket"] == bucket.replace(LOCAL_ACCOUNT_ID, "replace-me-account-id")
     assert "resolve_s3" not in parameters
     for path in (".github/workflows/deploy.yml", "scripts/deploy.sh", "scripts/stack.sh"):
         text = (REPO_ROOT / path).read_text()
         for option in ("--resolve-s3", "--s3-bucket"):
             assert option not in text, f"{path} passes {option}: the bucket is samconfig's s3_bucket"
+
+
+# Permissions a create handler lists that only read: the first one that does not is the create call itself.
+_READS = ("describe", "get", "list")
+
+
+def create_action(permissions: list[str]) -> str:
+    """What CloudFormation calls to create a resource: the first write its create handler lists (the others
+    are tags, reads, and options the template may not use: KMS keys, a VPC, replicas)."""
+    return next(action for action in permissions if not action.split(":")[1].lower().startswith(_READS))
+
+
+def missing_creates(template: Template, stack: Template, permissions: dict[str, list[str]]) -> list[str]:
+    """For each resource type of `template` whose create call the execution role does not allow: what to
+    edit, and where."""
+    role = execution_role(stack)
+    (policy,) = [policy["PolicyName"] for policy in stack["Resources"][role]["Properties"]["Policies"]]
+    own = [statement for owner, statement in statements(stack) if owner == role]
+    problems = []
+    for kind in sorted({resource["Type"] for resource in template["Resources"].values()}):
+        action = create_action(permissions[kind])
+        if any(allows(statement, action) for statement in own):
+            continue
+        service = action.split(":")[0].lower()
+        near = [
+            statement["Sid"]
+            for statement in own
+            if any(str(each).lower().startswith(f"{service}:") for each in _listed(statement["Action"]))
+        ]
+        where = f"statement {near[0]}" if near else "a new statement"
+        problems.append(
+            f"{kind}: CloudFormation creates it with {action}, which {ACCOUNT_STACK.relative_to(REPO_ROOT)} "
+            f"does not allow: add it to {where} of {role} (policy {policy}), limited to this environment's "
+            f"{PREFIX}-<env>-* names"
+        )
+    return problems
+
+
+def _types(template: Template) -> set[str]:
+    return {resource["Type"] for resource in template["Resources"].values()}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_execution_role_may_create_every_resource_the_template_has(
+    synth: Synth, create_permissions: CreatePermissions, env: str
+) -> None:
+    """After the SAM transform (the role, permissions and stage SAM adds count): a type the role cannot create
+    deploys nowhere, and fails only at the first real deploy with AccessDenied."""
+    template = synth(env)
+    permissions = create_permissions(region(env), _types(template))
+    assert missing_creates(template, account_stack(env), permissions) == []
+
+
+def test_a_resource_added_to_the_template_names_the_account_stack(
+    synth: Synth, create_permissions: CreatePermissions
+) -> None:
+    """A queue added to (a copy of) dev's template: plain CloudFormation, which the SAM transform passes
+    through unchanged. The check names the type, the create call, the file and the role's policy."""
+    template = copy.deepcopy(synth("dev"))
+    template["Resources"]["Jobs"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"QueueName": f"{PREFIX}-dev-jobs"},
+    }
+    permissions = create_permissions(region("dev"), _types(template))
+    assert missing_creates(template, account_stack("dev"), permissions) == [
+        "AWS::SQS::Queue: CloudFormation creates it with sqs:CreateQueue, which deploy/aws-account.yml "
+        "does not allow: add it to a new statement of CloudFormationExecutionRole (policy stack-resources), "
+        f"limited to this environment's {PREFIX}-<env>-* names"
+    ]
+
+
+def test_a_create_missing_from_a_known_service_names_its_statement(
+    synth: Synth, create_permissions: CreatePermissions
+) -> None:
+    stack = account_stack("dev")
+    for _, statement in statements(stack):
+        if statement.get("Sid") == "LogGroups":
+            statement["Action"].remove("logs:CreateLogGroup")
+    template = synth("dev")
+    (problem,) = missing_creates(template, stack, create_permissions(region("dev"), _types(template)))
+    assert problem.startswith("AWS::Logs::LogGroup: CloudFormation creates it with logs:CreateLogGroup")
+    assert "add it to statement LogGroups of CloudFormationExecutionRole" in problem
