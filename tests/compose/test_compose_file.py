@@ -71,3 +71,23 @@ def test_localstack_needs_its_token() -> None:
 
 def test_ministack_is_the_version_make_dev_runs(services: dict[str, Any]) -> None:
     assert services["localstack"]["image"].split(":")[-1].startswith(config.load().aws.version)
+
+
+@pytest.mark.parametrize(
+    "emulator",
+    [{}, {"AWS_EMULATOR": "localstack", "LOCALSTACK_AUTH_TOKEN": "a-token"}],
+    ids=["ministack", "localstack"],
+)
+def test_the_emulator_reads_the_repos_template(emulator: dict[str, str]) -> None:
+    """Its ready.d check derives the services to check from the template STACK_TEMPLATE names: that path is
+    template.yml, mounted read-only."""
+    done = resolved(**emulator)
+    assert done.returncode == 0, done.stderr
+    service = json.loads(done.stdout)["services"]["localstack"]
+    mounted = {volume["target"]: volume for volume in service["volumes"]}
+    template = mounted[service["environment"]["STACK_TEMPLATE"]]
+    assert (template["type"], template["source"], template["read_only"]) == (
+        "bind",
+        str(REPO_ROOT / "template.yml"),
+        True,
+    )

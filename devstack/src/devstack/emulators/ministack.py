@@ -32,11 +32,14 @@ READY_HOOKS = paths.LOCALSTACK_DIR / "init" / "ready.d"
 """Mounted on /etc/localstack/init/ready.d in compose; MiniStack and LocalStack run them once ready."""
 
 
-def run_ready_hooks(aws: config.AwsEmulator, endpoint: str, hooks_dir: Path = READY_HOOKS) -> list[str]:
+def run_ready_hooks(
+    aws: config.AwsEmulator, endpoint: str, hooks_dir: Path = READY_HOOKS, template: Path = paths.TEMPLATE
+) -> list[str]:
     """Run the hooks in name order (.py with the emulator's Python, .sh with sh), with the environment the
-    emulator gives them; the first failure stops the start, naming the hook. Returns the hooks run."""
+    emulator gives them and, in STACK_TEMPLATE, the template whose services they check (compose mounts it);
+    the first failure stops the start, naming the hook. Returns the hooks run."""
     hooks = sorted(path for path in hooks_dir.glob("*") if path.suffix in {".py", ".sh"})
-    env = {**os.environ, **aws.client_environment(endpoint)}
+    env = {**os.environ, **aws.client_environment(endpoint), "STACK_TEMPLATE": str(template)}
     for hook in hooks:
         interpreter = interpreter_of("ministack") if hook.suffix == ".py" else "sh"
         try:
