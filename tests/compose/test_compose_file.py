@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -91,3 +95,41 @@ def test_the_emulator_reads_the_repos_template(emulator: dict[str, str]) -> None
         str(REPO_ROOT / "template.yml"),
         True,
     )
+
+
+@contextmanager
+def _ministack_ready_answering(state: dict[str, Any]) -> Iterator[int]:
+    """A loopback stand-in for MiniStack's /_ministack/ready: 200 once its hooks ran, failed or not."""
+
+    class Ready(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps(state).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ready)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("failed", [0, 1])
+def test_ministack_is_healthy_only_when_no_ready_hook_failed(failed: int) -> None:
+    """A failing ready.d check (the template needs a service the emulator lacks) keeps `up --wait` from
+    going on: the healthcheck's own command, run here against MiniStack's answer."""
+    state = {"status": "completed", "total": 1, "completed": 1, "failed": failed}
+    with _ministack_ready_answering(state) as port:
+        done = resolved(AWS_EMULATOR_PORT=str(port))
+        assert done.returncode == 0, done.stderr
+        command = json.loads(done.stdout)["services"]["localstack"]["healthcheck"]["test"]
+        assert command[:2] == ["CMD", "python3"]
+        check = subprocess.run(["python3", *command[2:]], capture_output=True, check=False, timeout=10)
+    assert (check.returncode == 0) == (failed == 0)

@@ -14,14 +14,13 @@ from __future__ import annotations
 import copy
 import fnmatch
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
 
 from devstack.config import LOCAL_ACCOUNT_ID
-from devstack.paths import REPO_ROOT, SAMCONFIG
+from devstack.paths import REPO_ROOT
 from devstack.stack.intrinsics import Evaluator, parameter_values
 from devstack.stack.samconfig import config_env
 from devstack.stack.template import load
@@ -244,8 +243,7 @@ def test_the_account_stacks_roles_are_outside_the_names_the_execution_role_manag
 
 
 def _samconfig(env: str) -> dict[str, Any]:
-    parameters: dict[str, Any] = tomllib.loads(SAMCONFIG.read_text())[env]["deploy"]["parameters"]
-    return parameters
+    return config_env(env).deploy_parameters
 
 
 @pytest.mark.parametrize("env", ENVS)
