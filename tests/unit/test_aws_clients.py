@@ -2,8 +2,10 @@
 ways to be pointed elsewhere — AWS_ENDPOINT_URL_<SERVICE>, an AWS config file's endpoint_url — are ignored,
 so an emulator endpoint cannot reach a deployed function through them."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
 from infrastructure.aws import dynamodb_client, s3_client
@@ -12,7 +14,9 @@ ELSEWHERE = "http://127.0.0.1:4599"
 
 
 @pytest.fixture(autouse=True)
-def endpoints_configured_outside_the_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def endpoints_configured_outside_the_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     config_file = tmp_path / "config"
     config_file.write_text(f"[default]\nendpoint_url = {ELSEWHERE}\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config_file))
@@ -21,6 +25,12 @@ def endpoints_configured_outside_the_settings(tmp_path: Path, monkeypatch: pytes
         monkeypatch.setenv(variable, ELSEWHERE)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "unit")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unit")
+    # boto3's default session keeps the first credentials it finds: these must not outlive the test (S3
+    # presigned URLs signed with them were refused by the emulator in the tests that ran after).
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    dynamodb_client.cache_clear()
+    s3_client.cache_clear()
+    yield
     dynamodb_client.cache_clear()
     s3_client.cache_clear()
 
