@@ -1,17 +1,19 @@
-"""Read template.yml and samconfig.toml without AWS: the one source of truth for the table, the bucket,
-the function's environment and each config env's parameters."""
+"""Read template.yml (and, through devstack.samconfig, samconfig.toml) without AWS: the one source of truth
+for the table, the bucket, the function's environment and each config env's parameters."""
 
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from devstack.paths import SAMCONFIG, TEMPLATE
+from devstack.paths import TEMPLATE
+from devstack.samconfig import parameter_overrides as parameter_overrides
+from devstack.samconfig import region_of as region_of
+from devstack.samconfig import stack_name as stack_name
 
 
 class _CloudFormationLoader(yaml.SafeLoader):
@@ -52,32 +54,9 @@ def resource_of_type(template: dict[str, Any], resource_type: str) -> tuple[str,
     return matches[0]
 
 
-# --------------------------------------------------------------- samconfig.toml and parameter values
+# ------------------------------------------------------------------------------------ parameter values
 LOCAL_ACCOUNT_ID = "123456789012"
 """The account id the emulators and the local gateway report (AWS's documentation example)."""
-
-
-def _deploy_parameters(config_env: str) -> dict[str, Any]:
-    config = tomllib.loads(SAMCONFIG.read_text())
-    parameters: dict[str, Any] = config.get(config_env, {}).get("deploy", {}).get("parameters", {})
-    return parameters
-
-
-def region_of(config_env: str) -> str | None:
-    """The region samconfig.toml deploys `config_env` to (the local env takes the emulator's)."""
-    region = _deploy_parameters(config_env).get("region")
-    return None if region is None else str(region)
-
-
-def stack_name(config_env: str) -> str:
-    return str(_deploy_parameters(config_env).get("stack_name", f"stack-{config_env}"))
-
-
-def parameter_overrides(config_env: str) -> dict[str, str]:
-    overrides = _deploy_parameters(config_env).get("parameter_overrides", [])
-    if isinstance(overrides, str):
-        overrides = overrides.split()
-    return dict(item.split("=", 1) for item in overrides)
 
 
 def parameter_values(
