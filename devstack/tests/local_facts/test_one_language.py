@@ -17,7 +17,7 @@ import pytest
 
 from devstack import paths
 from devstack.reload import copy_project
-from devstack.tools import LambdaTools, find_lambda_python, lambda_python, tool
+from devstack.tools import TOOLS_CACHE, LambdaTools, find_lambda_python, lambda_python, tool
 
 SRC = paths.REPO_ROOT / "devstack" / "src"
 # `python3 -c CODE`, `python3 - <<EOF` (a heredoc or a pipe on stdin), for any python name.
@@ -109,6 +109,32 @@ def test_placeholders_are_named_before_a_deploy() -> None:
     assert "[dev.deploy.parameters] still has replace-me-* placeholders in: s3_bucket" in refused.stderr
     assert "role_arn" in refused.stderr
     assert ask("check-samconfig", "local").returncode == 0
+
+
+def test_the_deploy_script_refuses_placeholders_without_a_venv(tmp_path: Path) -> None:
+    """As in the deploy job: no .venv, the machine's python3 answers; the step that failed is named."""
+    for relative in ("scripts", "devstack/src", "devstack/devstack.env", "localstack/localstack.env"):
+        source, target = paths.REPO_ROOT / relative, tmp_path / relative
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    shutil.copy2(paths.TEMPLATE, tmp_path / "template.yml")
+    (tmp_path / "samconfig.toml").write_text(
+        'version = 0.1\n[dev.deploy.parameters]\nrole_arn = "arn:aws:iam::replace-me-account-id:role/x"\n'
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{TOOLS_CACHE / 'bin'}:{os.environ['PATH']}",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # were it to get past the check: nothing answers there
+    }
+    done = subprocess.run(
+        [tmp_path / "scripts" / "deploy.sh", "dev"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 1
+    assert "[dev.deploy.parameters] still has replace-me-* placeholders in: role_arn" in done.stderr
+    assert '✗ DEPLOY FAILED: environment=dev step="preflight"' in done.stderr
 
 
 def test_an_output_is_read_from_sam_list_stack_outputs() -> None:
