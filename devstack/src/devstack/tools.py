@@ -94,7 +94,9 @@ def find_lambda_python(environ: Mapping[str, str] = os.environ) -> Path | None:
     name = f"python{LAMBDA_PYTHON_VERSION}"
     on_path = shutil.which(name, path=environ.get("PATH", ""))
     pyenv_root = Path(environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
-    candidates = [Path(on_path)] if on_path else []
+    # Not pyenv's shim: a quarter of a second of pyenv's shell (every `make` asks) to reach, at best, an
+    # interpreter of versions/, which is searched directly.
+    candidates = [Path(on_path)] if on_path and Path(on_path).parent != pyenv_root / "shims" else []
     candidates += sorted(pyenv_root.glob(f"versions/{LAMBDA_PYTHON_VERSION}.*/bin/{name}"))
     return next((found for found in candidates if _runs_outside_a_virtualenv(found)), None)
 

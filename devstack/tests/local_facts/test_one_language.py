@@ -179,3 +179,8 @@ def test_lambda_python_is_never_a_virtualenv(tmp_path: Path) -> None:
     (pyenv_bin / "python3.13").symlink_to(machine)
     found = find_lambda_python({"PATH": str(venv_bin), "PYENV_ROOT": str(tmp_path)})
     assert found == pyenv_bin / "python3.13"
+
+    shims = tmp_path / "shims"  # pyenv's (slow) way to the same versions/: passed over
+    shims.mkdir()
+    (shims / "python3.13").symlink_to(machine)
+    assert find_lambda_python({"PATH": str(shims), "PYENV_ROOT": str(tmp_path)}) == pyenv_bin / "python3.13"
