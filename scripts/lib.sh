@@ -59,20 +59,8 @@ use_emulator() {
 # The files a commit would hold (tracked, plus new ones .gitignore does not exclude), optionally by pattern.
 tracked() { git ls-files --cached --others --exclude-standard "$@"; }
 
-# A Go tool built once from the Go module proxy into the tool cache, one binary per version (release
-# downloads from GitHub are not reachable everywhere). Prints its path: go_tool NAME PACKAGE VERSION.
-go_tool() {
-  local name="$1" package="$2" version="$3" bin gobin status=0
-  bin="$TOOLS_CACHE/bin/$name-$version"
-  if [[ ! -x "$bin" ]]; then
-    command -v go >/dev/null || { echo "$name needs Go to build (go install)" >&2; return 1; }
-    gobin="$(mktemp -d)"
-    GOBIN="$gobin" go install "$package@v$version" && mv "$gobin/$name" "$bin" || status=$?
-    rm -rf "$gobin"
-    ((status == 0)) || return "$status"
-  fi
-  echo "$bin"
-}
+# A Go tool built once into the tool cache (devstack.tools.go_tool). Prints its path: go_tool NAME PACKAGE VERSION.
+go_tool() { devstack_ask go-tool "$@"; }
 
 # Named checks, each timed, all run (one failure does not hide the next): run_check NAME COMMAND...,
 # then check_summary TITLE prints one line per check and fails if any failed. A check that cannot run

@@ -8,6 +8,7 @@
     check-samconfig ENV    fail, naming them, while ENV's deploy parameters hold replace-me placeholders
     output KEY             the value of output KEY in `sam list stack-outputs --output json` (on stdin)
     free-ports N           N different free loopback ports
+    go-tool NAME PACKAGE VERSION   a Go tool's path, built once from the Go module proxy into the tool cache
     stack-status ENV       a deployed stack, its outputs and its function's configuration (boto3)
 
 scripts/lib.sh's `devstack_ask` runs it with the project's .venv, else the machine's python3: everything but
@@ -25,7 +26,7 @@ from collections.abc import Callable
 
 from devstack import paths, samconfig
 from devstack.supervision import StartupError, free_port
-from devstack.tools import INSTALL_HINT, LambdaTools, lambda_python, requirements_export
+from devstack.tools import INSTALL_HINT, LambdaTools, go_tool, lambda_python, requirements_export
 
 REQUIREMENTS = paths.BACKEND / "requirements.txt"
 
@@ -92,6 +93,11 @@ def _free_ports(args: argparse.Namespace) -> int:
     return 0
 
 
+def _go_tool(args: argparse.Namespace) -> int:
+    print(go_tool(args.name, args.package, args.version))
+    return 0
+
+
 def _stack_status(args: argparse.Namespace) -> int:
     # boto3 is the one import outside the standard library: only this question needs the project's venv.
     try:
@@ -154,6 +160,9 @@ def _parser() -> argparse.ArgumentParser:
         "key"
     )
     question("free-ports", _free_ports, "different free loopback ports").add_argument("count", type=int)
+    built = question("go-tool", _go_tool, "a Go tool's path, built once into the tool cache")
+    for argument in ("name", "package", "version"):
+        built.add_argument(argument)
     question("stack-status", _stack_status, "a deployed stack and its function (boto3)").add_argument("env")
     return parser
 

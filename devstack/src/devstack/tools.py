@@ -12,6 +12,8 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +71,26 @@ def require_pinned(command: str, distribution: str, pinned: str, pinned_in: str)
             f"{distribution} {pinned} is pinned in {pinned_in} but {installed or 'nothing'} is installed. "
             f"{INSTALL_HINT}"
         )
+
+
+def go_tool(name: str, package: str, version: str, cache: Path = TOOLS_CACHE) -> Path:
+    """A Go tool built once from the Go module proxy into the tool cache, one binary per version (release
+    downloads from GitHub are not reachable everywhere). go's own output goes to stderr."""
+    binary = cache / "bin" / f"{name}-{version}"
+    if os.access(binary, os.X_OK):
+        return binary
+    go = shutil.which("go")
+    if go is None:
+        raise StartupError(f"{name} needs Go to build (go install): install Go (https://go.dev/dl/).")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as gobin:  # a build that fails leaves no binary behind
+        built = subprocess.run(
+            [go, "install", f"{package}@v{version}"], env={**os.environ, "GOBIN": gobin}, stdout=sys.stderr
+        )
+        if built.returncode != 0:
+            raise StartupError(f"`go install {package}@v{version}` failed (its output is above).")
+        shutil.move(Path(gobin) / name, binary)
+    return binary
 
 
 LAMBDA_PYTHON_VERSION = "3.13"
