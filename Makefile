@@ -5,8 +5,8 @@ SHELL := bash
 # The tool cache (uv, sam, ministack, RIE, adapter) comes first on PATH; scripts/lib.sh says where it is.
 export PATH := $(shell scripts/lib.sh tools-bin):$(PATH)
 export UV_PYTHON_DOWNLOADS := never
-# The runtime's Python (CPython 3.13): backend/Makefile compiles the zip's bytecode with it.
-export LAMBDA_PYTHON := $(shell scripts/lib.sh lambda-python)
+# The runtime's Python (CPython 3.13), as devstack finds it: backend/Makefile compiles the zip's bytecode with it.
+export LAMBDA_PYTHON := $(shell scripts/lib.sh ask lambda-python)
 RUN := uv run --frozen
 # devstack/ is the local environment (a workspace member): its console script, and its own tests and types.
 DEVSTACK := $(RUN) devstack
@@ -124,7 +124,7 @@ check-security: ## gitleaks (tree + history), pip-audit (Lambda requirements + w
 ##@ Build and deploy
 .PHONY: requirements build clean local deploy-local destroy-local deploy-dev deploy-staging deploy-prod function-logs status
 requirements: ## Re-export backend/requirements.txt from uv.lock (what sam build installs)
-	uv export --frozen --package backend --no-dev --no-hashes --no-emit-workspace --no-header --no-annotate -o backend/requirements.txt >/dev/null
+	@scripts/lib.sh ask requirements
 
 # sam build again only when what it reads changed (directories count: a deleted file changes its directory):
 # an unchanged tree costs no 4 s in `make dev`, `make e2e` ... and a changed one is never served stale.

@@ -124,7 +124,7 @@ def chain_first_invoke(artifact: Path, settings: dict[str, str]) -> FirstInvoke:
 def _python() -> str:
     bin_dir = lambda_python_bin_dir()
     if bin_dir is None:
-        raise StartupError("bench: no CPython 3.13 (scripts/lib.sh lambda-python found none)")
+        raise StartupError("bench: no CPython 3.13 on this machine (devstack.tools.lambda_python found none)")
     return str(bin_dir / "python3")
 
 

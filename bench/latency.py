@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import httpx
 
 from bench.measure import Row, median, rounds
-from devstack import paths
 from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.environment import Endpoints, RunningEnvironment
+from devstack.tools import go_tool
 
 GROUP = "latency"
 HEY_VERSION = "0.1.5"
@@ -27,9 +27,8 @@ NOTES = 20
 
 
 def hey() -> str:
-    """The hey binary, built once per version into the tool cache (scripts/lib.sh's go_tool)."""
-    command = f'source "{paths.SCRIPTS / "lib.sh"}" && go_tool hey github.com/rakyll/hey {HEY_VERSION}'
-    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout.strip()
+    """The hey binary, built once per version into the tool cache."""
+    return str(go_tool("hey", "github.com/rakyll/hey", HEY_VERSION))
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,10 @@ def make_dev_s(state_dir: Path) -> float:
 
 def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -> list[Row]:
     ministack_s = median(
-        [time_to_ready(lambda: ministack(config.load().isolated().aws, sink=quiet)) for _ in range(rounds(3))]
+        [
+            time_to_ready(lambda: ministack(config.load().isolated().aws, paths.TEMPLATE, sink=quiet))
+            for _ in range(rounds(3))
+        ]
     )
 
     def firebase() -> AbstractContextManager[object]:

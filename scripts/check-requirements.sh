@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # backend/requirements.txt is what sam build installs into the zip: it must match uv.lock.
+# devstack defines the export (devstack.tools.requirements_export); `make requirements` writes it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-expected=$(uv export --frozen --package backend --no-dev --no-hashes --no-emit-workspace --no-header --no-annotate)
-if ! diff -u backend/requirements.txt <(printf '%s\n' "$expected") >/dev/null; then
-  echo "backend/requirements.txt is out of date with uv.lock. Run: make requirements" >&2
-  exit 1
-fi
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+devstack_ask requirements --check

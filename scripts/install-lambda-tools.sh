@@ -2,27 +2,23 @@
 # Installs the two binaries the local Lambda chain needs, at the versions pinned in devstack/devstack.env:
 #   - the AWS Lambda Runtime Interface Emulator (Go, `go install`)
 #   - the AWS Lambda Web Adapter (Rust crate lambda_web_adapter, `cargo install --locked`)
-# into the per-user tool cache (scripts/lib.sh), one directory per version, so several checkouts share
-# one build and a version bump never reuses a stale binary. devstack asks --print-paths where they are.
+# where devstack says they go (devstack.tools.LambdaTools.pinned: one directory per version in the per-user
+# tool cache, so several checkouts share one build and a version bump never reuses a stale binary).
 #
-# Usage: scripts/install-lambda-tools.sh                 install what is missing, print the paths
-#        scripts/install-lambda-tools.sh --print-paths   only print the paths (exit 1 if one is missing)
-#        scripts/install-lambda-tools.sh --check         exit 0 when both are installed, else 1 (quiet)
+# Usage: scripts/install-lambda-tools.sh     install what is missing, print the paths
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # TOOLS_CACHE, LWA_VERSION, LWA_LAYER_VERSION, RIE_VERSION
-
-cache="$TOOLS_CACHE"
-rie_short="${RIE_VERSION##*-}"   # the commit part of the pseudo-version
-rie_dir="$cache/aws-lambda-rie-$rie_short"
-rie_bin="$rie_dir/aws-lambda-rie"
-lwa_root="$cache/lambda-adapter-$LWA_VERSION"
-lwa_bin="$lwa_root/bin/lambda-adapter"
-rie_module="github.com/aws/aws-lambda-runtime-interface-emulator"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"   # LWA_VERSION, LWA_LAYER_VERSION, RIE_VERSION, devstack_ask
 
 say() { printf '[lambda-tools] %s\n' "$*" >&2; }
 die() { printf '[lambda-tools] ERROR: %s\n' "$*" >&2; exit 1; }
+
+{ read -r rie_bin; read -r lwa_bin; } < <(devstack_ask lambda-tools) || true
+[[ -n "${lwa_bin:-}" ]] || die "devstack did not say where the tools go (its error is above)"
+rie_dir="$(dirname "$rie_bin")"                # go install's GOBIN
+lwa_root="$(dirname "$(dirname "$lwa_bin")")"  # cargo install's --root (the binary goes to its bin/)
+rie_module="github.com/aws/aws-lambda-runtime-interface-emulator"
 
 rie_ok() {
     [[ -x "$rie_bin" ]] || return 1
@@ -43,12 +39,7 @@ print_paths() {
     echo "LAMBDA_ADAPTER=$lwa_bin"
 }
 
-case "${1:-}" in
-    --print-paths) print_paths; rie_ok && lwa_ok; exit ;;
-    --check) rie_ok && lwa_ok; exit ;;
-    "") ;;
-    *) die "unknown argument '$1' (use --print-paths or --check)" ;;
-esac
+[[ -z "${1:-}" ]] || die "unknown argument '$1' (it takes none)"
 
 [[ "$(uname -s)" == Linux ]] || die "the Runtime Interface Emulator and the chain run on Linux only"
 

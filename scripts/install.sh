@@ -7,19 +7,22 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
+# The machine's Python bootstraps uv (and answers devstack_ask until .venv exists).
+need python3 "Install Python 3.11+ (e.g. apt-get install python3 python3-venv)."
+machine_python="$(command -v python3)"
+
 step "uv ${UV_VERSION}"
 # Always the cache's own uv: the Makefile puts the cache first on PATH, whatever the user's shell has.
 if [ "$("$TOOLS_CACHE/bin/uv" --version 2>/dev/null | cut -d' ' -f2)" != "$UV_VERSION" ]; then
-  need python3 "Install Python 3.11+ (e.g. apt-get install python3 python3-venv)."
-  python3 -m venv "$TOOLS_CACHE/uv-venv"
+  "$machine_python" -m venv "$TOOLS_CACHE/uv-venv"
   "$TOOLS_CACHE/uv-venv/bin/pip" install --quiet --disable-pip-version-check "uv==${UV_VERSION}"
 fi
 ln -sf "$TOOLS_CACHE/uv-venv/bin/uv" "$TOOLS_CACHE/bin/uv"
 ln -sf "$TOOLS_CACHE/uv-venv/bin/uvx" "$TOOLS_CACHE/bin/uvx"
 echo "uv $(uv --version | cut -d' ' -f2) at $(command -v uv)"
 
-step "Python environment (.venv) on $(lambda_python || echo 'no CPython 3.13: falling back to python3')"
-python_for_venv=$(lambda_python || command -v python3)
+python_for_venv="$(devstack_ask lambda-python)" || python_for_venv="$machine_python"
+step "Python environment (.venv) on $python_for_venv (Lambda's CPython 3.13 when the machine has one)"
 uv sync --frozen --python "$python_for_venv"
 
 step "emulators and SAM CLI (isolated tool virtualenvs)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one shell library: the local facts (devstack/devstack.env, localstack/localstack.env), the tool cache
-# on PATH, and friendly failures. Sourced by every script; run directly it prints one fact for the Makefile
-# and devstack.config: `scripts/lib.sh tools-cache|tools-bin|lambda-python`.
+# on PATH, and friendly failures. Sourced by every script; run directly it answers the Makefile and CI:
+# `scripts/lib.sh tools-cache|tools-bin`, `scripts/lib.sh pins KEY...` (KEY=VALUE lines of the facts) and
+# `scripts/lib.sh ask QUESTION...` (devstack_ask below).
 # shellcheck shell=bash
 PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # KEY=VALUE lines, exported; a variable the caller already set wins (GATEWAY_PORT=3100 make up).
@@ -37,16 +38,14 @@ npm_ci_locked() {
   fi
 }
 
-# Lambda's interpreter (CPython 3.13) when the machine has one: on PATH, or under pyenv.
-lambda_python() {
-  local candidate
-  for candidate in "$(command -v python3.13 2>/dev/null)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13.*/bin/python3.13; do
-    # A pyenv shim can exist for a version that is not active: it must actually run. Never a virtualenv's
-    # (under `uv run` .venv/bin comes first): the function would import the dev tools the zip lacks.
-    [ -x "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.prefix != sys.base_prefix)' 2>/dev/null \
-      && { echo "$candidate"; return 0; }
-  done
-  return 1
+# What the tool chain is (paths from pins, Lambda's interpreter, the requirements export, samconfig's stack
+# names ...) is defined in devstack, in Python: ask it (`devstack_ask lambda-python`; the questions are listed
+# in devstack/src/devstack/for_shell.py). It needs only the standard library, so before `make install` made
+# the project's .venv the machine's python3 answers.
+devstack_ask() {
+  local python="$PROJECT_ROOT/.venv/bin/python"
+  [[ -x "$python" ]] || python=python3
+  PYTHONPATH="$PROJECT_ROOT/devstack/src" "$python" -m devstack.for_shell "$@"
 }
 
 # Point AWS clients at the local emulator (never at AWS): its endpoint, region and dummy credentials.
@@ -60,20 +59,8 @@ use_emulator() {
 # The files a commit would hold (tracked, plus new ones .gitignore does not exclude), optionally by pattern.
 tracked() { git ls-files --cached --others --exclude-standard "$@"; }
 
-# A Go tool built once from the Go module proxy into the tool cache, one binary per version (release
-# downloads from GitHub are not reachable everywhere). Prints its path: go_tool NAME PACKAGE VERSION.
-go_tool() {
-  local name="$1" package="$2" version="$3" bin gobin status=0
-  bin="$TOOLS_CACHE/bin/$name-$version"
-  if [[ ! -x "$bin" ]]; then
-    command -v go >/dev/null || { echo "$name needs Go to build (go install)" >&2; return 1; }
-    gobin="$(mktemp -d)"
-    GOBIN="$gobin" go install "$package@v$version" && mv "$gobin/$name" "$bin" || status=$?
-    rm -rf "$gobin"
-    ((status == 0)) || return "$status"
-  fi
-  echo "$bin"
-}
+# A Go tool built once into the tool cache (devstack.tools.go_tool). Prints its path: go_tool NAME PACKAGE VERSION.
+go_tool() { devstack_ask go-tool "$@"; }
 
 # Named checks, each timed, all run (one failure does not hide the next): run_check NAME COMMAND...,
 # then check_summary TITLE prints one line per check and fails if any failed. A check that cannot run
@@ -118,7 +105,13 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   case "${1:-}" in
     tools-cache) echo "$TOOLS_CACHE" ;;
     tools-bin) echo "$TOOLS_CACHE/bin" ;;
-    lambda-python) lambda_python ;;
-    *) echo "usage: scripts/lib.sh tools-cache|tools-bin|lambda-python (or source it)" >&2; exit 2 ;;
+    pins)
+      for key in "${@:2}"; do
+        [[ -n "${!key+set}" ]] || die "$key is in neither devstack/devstack.env nor localstack/localstack.env"
+        echo "$key=${!key}"
+      done
+      ;;
+    ask) devstack_ask "${@:2}" ;;
+    *) echo "usage: scripts/lib.sh tools-cache|tools-bin|pins KEY...|ask QUESTION... (or source it)" >&2; exit 2 ;;
   esac
 fi

@@ -30,16 +30,7 @@ check_env() {
 }
 
 # stack_name ENV -> the stack_name of that config env in samconfig.toml
-stack_name() {
-    python3 - "$1" <<'PY'
-import sys, tomllib
-config = tomllib.load(open("samconfig.toml", "rb"))
-print(config[sys.argv[1]]["deploy"]["parameters"]["stack_name"])
-PY
-}
-
-# Python with boto3: the project's environment.
-boto_python() { uv run --no-sync python - "$@"; }
+stack_name() { devstack_ask stack-name "$1"; }
 
 cmd_build() {
     need_sam
@@ -71,33 +62,8 @@ cmd_outputs() {
     sam list stack-outputs --stack-name "$(stack_name "$1")" --output json
 }
 
-cmd_status() {
-    local env="$1"
-    boto_python "$(stack_name "$env")" <<'PY'
-import json, sys
-import boto3
-from botocore.exceptions import ClientError
-
-stack = sys.argv[1]
-cfn = boto3.client("cloudformation")
-try:
-    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-except ClientError as error:
-    sys.exit(f"stack.sh: stack {stack}: {error.response['Error']['Message']}")
-print(f"Stack    {stack}: {described['StackStatus']} (updated {described.get('LastUpdatedTime', described['CreationTime'])})")
-outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-for key, value in outputs.items():
-    print(f"  {key:22} {value}")
-function = outputs.get("FunctionName")
-if function:
-    config = boto3.client("lambda").get_function_configuration(FunctionName=function)
-    print(f"Function {function}")
-    for key in ("Runtime", "Handler", "Architectures", "MemorySize", "Timeout", "LastModified", "State", "LastUpdateStatus"):
-        print(f"  {key:22} {config.get(key)}")
-    print(f"  {'Layers':22} {[layer['Arn'] for layer in config.get('Layers', [])]}")
-    print(f"  {'Environment':22} {json.dumps(config.get('Environment', {}).get('Variables', {}), sort_keys=True)}")
-PY
-}
+# boto3 from the project's .venv (make install); for local, use_emulator aimed it at the emulator.
+cmd_status() { devstack_ask stack-status "$1"; }
 
 cmd_logs() {
     local env="$1"

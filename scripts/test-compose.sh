@@ -17,11 +17,7 @@ eval "$(scripts/engine.sh start)"
 docker compose version >/dev/null 2>&1 || eval "$(scripts/compose-plugin.sh)"
 
 # Free ports for every published port, and a project name of its own.
-read -r AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT < <(python3 -c '
-import socket
-sockets = [socket.socket() for _ in range(4)]
-for s in sockets: s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in sockets))')
+read -r AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT < <(devstack_ask free-ports 4)
 export AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT
 export COMPOSE_PROJECT_NAME="fastapi-lambda-test-$$"
 

@@ -21,8 +21,9 @@ MAY_IMPORT: dict[str, set[str]] = {
     "emulators": {"emulators", *FOUNDATIONS},
     "deploy": {"stack", *FOUNDATIONS},
 }
-RUNNER = {"environment", "local_function", "reload", "cli", "__main__", "__init__"}
-"""What `make dev` and the tests start: it knows the model, the gateway and the execution environments."""
+RUNNER = {"environment", "local_function", "reload", "cli", "for_shell", "__main__", "__init__"}
+"""What `make dev`, the tests and the shell start: it knows the model, the gateway and the execution
+environments (for_shell answers scripts/ and the Makefile)."""
 
 
 def _part(path: Path) -> str:

@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 from devstack import config
 from devstack.deploy import delete_from_emulator, deploy_to_emulator, emulator_session
 from devstack.emulators.ministack import ministack
+from devstack.paths import TEMPLATE
 from devstack.stack.model import local_stack
 from devstack.stack.samconfig import LOCAL, config_env
 from tests.support.build import sam_build
@@ -34,7 +35,7 @@ def facts() -> config.LocalFacts:
 
 @pytest.fixture(scope="module")
 def emulator(facts: config.LocalFacts) -> Iterator[str]:
-    with ministack(facts.aws) as endpoint:
+    with ministack(facts.aws, TEMPLATE) as endpoint:
         yield endpoint
 
 

@@ -15,6 +15,7 @@ from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.emulators.ministack import ministack
+from devstack.paths import TEMPLATE
 from devstack.stack.model import local_stack
 from devstack.stack.template import load, resource_of_type
 from infrastructure.aws import dynamodb_client, s3_client
@@ -36,7 +37,7 @@ def local_facts() -> config.LocalFacts:
 
 @pytest.fixture(scope="session")
 def aws_endpoint(local_facts: config.LocalFacts) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as env, ministack(local_facts.aws) as endpoint_url:
+    with pytest.MonkeyPatch.context() as env, ministack(local_facts.aws, TEMPLATE) as endpoint_url:
         # The app's boto3 clients read their credentials and region from the environment, as on Lambda.
         for name, value in local_facts.aws.client_environment(endpoint_url).items():
             env.setenv(name, value)

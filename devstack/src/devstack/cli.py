@@ -6,6 +6,10 @@ devstack deploy [--delete]        deploy template.yml to the emulator that answe
 devstack gateway --rie HOST:PORT  the HTTP API gateway alone (template.yml's API), in front of a running RIE
 devstack chain [--get PATH]       the built function under RIE + the Web Adapter alone, to debug it
 devstack synth --env ENV          template.yml as one environment gets it (SAM transform, conditions)
+
+The shell entry points (scripts/, the Makefile) ask devstack what the tool chain is (tool paths from the pins,
+Lambda's interpreter, the requirements export, a config env's stack name ...) with
+`python -m devstack.for_shell QUESTION` (standard library only: it answers before the venv exists).
 """
 
 from __future__ import annotations

@@ -130,12 +130,6 @@ class LocalFacts:
     max_environments: int
     """LAMBDA_MAX_ENVIRONMENTS: parallel execution environments when the function reserves no concurrency."""
 
-    @property
-    def tools_cache(self) -> Path:
-        """Shared by every clone: tool virtualenvs and the built RIE / Web Adapter binaries."""
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        return base / self.chain["TOOLS_CACHE_NAME"]
-
     def isolated(self) -> LocalFacts:
         """Free ports and a demo project of its own, so a test session never meets a running `make dev`
         (two Auth emulators of one project share firebase-tools' hub file and disturb each other)."""

@@ -144,7 +144,13 @@ def local_environment(
     parts = Parts()
     with ExitStack() as exits:
         aws = exits.enter_context(
-            ministack(facts.aws, state_dir=data_dir and data_dir / "ministack", sink=sink, parts=parts)
+            ministack(
+                facts.aws,
+                stack.template_path,
+                state_dir=data_dir and data_dir / "ministack",
+                sink=sink,
+                parts=parts,
+            )
         )
         # Deploying (~10 s) overlaps the Firebase emulator's boot (~15-30 s, CPU-bound).
         deployed: list[Stack] = []

@@ -6,9 +6,9 @@ Each change gets an artifact of its own, .local/artifacts/<n>/ApiFunction:
 - our code changed: a hard-linked copy of the serving artifact (its dependencies' bytes are shared) whose
   code backend/Makefile's `code-ApiFunction` replaces with the same files sam build puts in the zip;
 - the function's dependencies or build changed: a full sam build. uv.lock is the source of the dependencies
-  (`uv add`, `uv lock`): when it changes, `make requirements` re-exports backend/requirements.txt from it
-  first, and the build runs only if what the function installs changed (a new test tool moves the lock,
-  not the zip).
+  (`uv add`, `uv lock`): when it changes, backend/requirements.txt is re-exported from it first (the export
+  `make requirements` runs: tools.requirements_export), and the build runs only if what the function
+  installs changed (a new test tool moves the lock, not the zip).
 Then LocalFunction.load() starts an environment on it (a cold start, as a new version gets on Lambda) and
 switches only if GET /health answers 200. Emulator state is not touched.
 """
@@ -27,7 +27,7 @@ from devstack import paths
 from devstack.lambdafn.pool import NewCodeFailedError, NoEnvironmentError
 from devstack.local_function import LocalFunction
 from devstack.supervision import LogSink, StartupError, print_sink, run_to_end
-from devstack.tools import tool
+from devstack.tools import build_environment, requirements_export, tool
 
 if TYPE_CHECKING:
     from watchfiles import Change
@@ -36,19 +36,9 @@ if TYPE_CHECKING:
 BUILD_INPUTS = ("requirements.txt", "Makefile")
 #: Artifacts kept: the serving one and the one before (environments still finishing on it may load modules).
 KEEP = 2
-#: What a reload reads, relative to the project root: the source, the lock and the template, and the root
-#: Makefile (its `requirements` target) with the scripts and facts it loads. `copy_project` copies these.
-RELOAD_INPUTS = (
-    "backend",
-    "uv.lock",
-    "pyproject.toml",
-    "devstack/pyproject.toml",
-    "template.yml",
-    "Makefile",
-    "scripts",
-    "devstack/devstack.env",
-    "localstack/localstack.env",
-)
+#: What a reload reads, relative to the project root: the source (with backend/Makefile, sam build's recipe),
+#: the lock with the workspace it exports from, and the template. `copy_project` copies these.
+RELOAD_INPUTS = ("backend", "uv.lock", "pyproject.toml", "devstack/pyproject.toml", "template.yml")
 
 
 def copy_project(destination: Path) -> Path:
@@ -181,9 +171,10 @@ class Reloader:
     def _export_requirements(self) -> None:
         run_to_end(
             "reload",
-            ["make", "--no-print-directory", "-C", str(self.project_dir), "requirements"],
+            requirements_export(self.source_dir / "requirements.txt"),
             env=dict(os.environ),
             sink=self.sink,
+            cwd=self.project_dir,
             fix="uv.lock could not be exported (see above): fix it (`uv lock`) and the reload runs again.",
         )
 
@@ -191,6 +182,8 @@ class Reloader:
         artifact = generation_dir / self.function.artifact.name
         generation_dir.mkdir(parents=True)
         subprocess.run(["cp", "-al", str(self.function.artifact), str(artifact)], check=True)
+        # backend/Makefile's own target, the one its build-ApiFunction (what sam build runs) copies the code
+        # with: one definition of what the zip's code is. Straight to it: no root Makefile, no scripts.
         run_to_end(
             "reload",
             [
@@ -218,7 +211,7 @@ class Reloader:
                 "--build-dir",
                 str(generation_dir),
             ],
-            env=dict(os.environ),
+            env=build_environment(),
             sink=self.sink,
             cwd=self.project_dir,
             fix="Fix the build error above and save again.",

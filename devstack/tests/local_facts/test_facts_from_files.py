@@ -64,7 +64,7 @@ def test_the_pinned_emulator_version_is_the_one_that_runs(checkout: Path) -> Non
         pytest.raises(
             StartupError, match=rf"ministack 9\.9\.9 is pinned in localstack/localstack\.env but {pinned}"
         ),
-        ministack(facts.aws),
+        ministack(facts.aws, paths.TEMPLATE),
     ):
         pass
 

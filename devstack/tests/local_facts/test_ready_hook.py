@@ -112,7 +112,7 @@ def test_make_devs_emulator_checks_the_template_it_is_given(tmp_path: Path) -> N
     aws = config.load().isolated().aws
     needs_sqs = with_resources(tmp_path, QUEUE)
     with (
-        ministack(aws, sink=lambda _part, _line: None) as endpoint,
+        ministack(aws, paths.TEMPLATE, sink=lambda _part, _line: None) as endpoint,
         pytest.raises(StartupError, match=r"10-check-services\.py.*sqs \(for Queue\).*add one to CALLS"),
     ):
-        run_ready_hooks(aws, endpoint, template=needs_sqs)
+        run_ready_hooks(aws, endpoint, needs_sqs)

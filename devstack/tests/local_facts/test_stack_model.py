@@ -46,7 +46,7 @@ def test_a_resource_added_to_the_template_reaches_the_function_with_nothing_else
 
 
 def test_each_config_env_gets_its_own_parameters() -> None:
-    prod = read_stack("prod", region="us-east-1")
+    prod = read_stack("prod", region=config.load().aws.region)
     local = local_stack(config.load())
     assert prod.name != local.name
     assert prod.function(FUNCTION).environment["ENVIRONMENT"] == "prod"

@@ -11,6 +11,7 @@ import pytest
 from devstack import config
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
+from devstack.paths import TEMPLATE
 from devstack.supervision import StartupError
 from devstack.tools import tool
 
@@ -27,7 +28,7 @@ def test_taken_port_is_named_with_the_variable_that_moves_it(taken_port: int) ->
     aws = replace(config.load().aws, port=taken_port)
     with (
         pytest.raises(StartupError, match=rf"port {taken_port} is already taken.*AWS_EMULATOR_PORT=<port>"),
-        ministack(aws),
+        ministack(aws, TEMPLATE),
     ):
         pass
 

@@ -33,7 +33,7 @@ READY_HOOKS = paths.LOCALSTACK_DIR / "init" / "ready.d"
 
 
 def run_ready_hooks(
-    aws: config.AwsEmulator, endpoint: str, hooks_dir: Path = READY_HOOKS, template: Path = paths.TEMPLATE
+    aws: config.AwsEmulator, endpoint: str, template: Path, hooks_dir: Path = READY_HOOKS
 ) -> list[str]:
     """Run the hooks in name order (.py with the emulator's Python, .sh with sh), with the environment the
     emulator gives them and, in STACK_TEMPLATE, the template whose services they check (compose mounts it);
@@ -58,13 +58,15 @@ def run_ready_hooks(
 @contextmanager
 def ministack(
     aws: config.AwsEmulator,
+    template: Path,
     *,
     state_dir: Path | None = None,
     sink: LogSink = print_sink,
     parts: Parts | None = None,
 ) -> Iterator[str]:
-    """MiniStack on 127.0.0.1:`aws.port`; yields its endpoint. With `state_dir`, state survives restarts
-    (MiniStack saves it when stopped: SIGTERM). Its process joins `parts`, when given."""
+    """MiniStack on 127.0.0.1:`aws.port`, its ready.d hooks run for `template`; yields its endpoint. With
+    `state_dir`, state survives restarts (MiniStack saves it when stopped: SIGTERM). Its process joins
+    `parts`, when given."""
     require_free_port("ministack", aws.port, "AWS_EMULATOR_PORT")
     require_pinned("ministack", "ministack", aws.version, "localstack/localstack.env")
     with ExitStack() as cleanup:
@@ -98,6 +100,6 @@ def ministack(
             what="healthy",
             fix="Reinstall it with `make install`.",
         )
-        for hook in run_ready_hooks(aws, endpoint):
+        for hook in run_ready_hooks(aws, endpoint, template):
             sink("ministack", f"init hook {hook}: done")
         yield endpoint

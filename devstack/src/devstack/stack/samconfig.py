@@ -1,5 +1,6 @@
 """samconfig.toml: the one module that opens it. A config env's deploy parameters, as `sam deploy
---config-env` reads them."""
+--config-env` reads them. The standard library only: scripts/deploy.sh asks it through devstack.for_shell in
+the deploy job, which installs nothing."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ class ConfigEnv:
         return dict(item.split("=", 1) for item in overrides)
 
     def placeholders(self) -> list[str]:
-        """The parameters still set to a replace-me-* placeholder (refused before a deploy)."""
+        """The parameters still set to a replace-me-* placeholder (the Firebase project id, the account id in
+        role_arn and s3_bucket): deploying with one fails late, at AWS; refused before."""
         return [key for key, value in self.deploy_parameters.items() if "replace-me" in str(value)]
 
 
