@@ -25,12 +25,13 @@ python_for_venv="$(devstack_ask lambda-python)" || python_for_venv="$machine_pyt
 step "Python environment (.venv) on $python_for_venv (Lambda's CPython 3.13 when the machine has one)"
 uv sync --frozen --python "$python_for_venv"
 
-step "emulators and SAM CLI (isolated tool virtualenvs)"
+step "emulators, SAM CLI (+ samlocal) and AWS CLI (isolated tool virtualenvs)"
 uv tool install --quiet --python "$python_for_venv" "ministack==${MINISTACK_VERSION}" \
   --with "aws-sam-translator==${AWS_SAM_TRANSLATOR_VERSION}"
 uv tool install --quiet --python "$python_for_venv" "aws-sam-cli==${AWS_SAM_CLI_VERSION}" \
   --with "aws-sam-cli-local==${AWS_SAM_CLI_LOCAL_VERSION}" --with-executables-from aws-sam-cli-local
-echo "ministack $MINISTACK_VERSION, $(sam --version)"
+uv tool install --quiet --python "$python_for_venv" "awscli==${AWSCLI_VERSION}"
+echo "ministack $MINISTACK_VERSION, $(sam --version), $(aws --version 2>&1 | cut -d' ' -f1)"
 
 step "Firebase Auth emulator (firebase-tools, npm; first time: about 3 minutes, 300 MB)"
 npm_ci_locked firebase-emulator

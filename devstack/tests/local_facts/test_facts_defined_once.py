@@ -87,6 +87,7 @@ def local_facts(root: Path) -> list[Fact]:
         "UV_VERSION",
         "AWS_SAM_CLI_VERSION",
         "AWS_SAM_CLI_LOCAL_VERSION",
+        "AWSCLI_VERSION",
     ):
         found.append(Fact(name, chain_env, _version(facts.chain[name])))
     return found
