@@ -1,6 +1,6 @@
-"""The one way to deploy to the local emulator: `sam deploy --config-env local` of the (built) template,
-with the emulator's endpoint, region and credentials and the stack model's parameters (the Firebase
-emulator's demo project).
+"""The one way to deploy to the local emulator: `samlocal deploy --config-env local` of the (built) template,
+the command a user types after `eval "$(make env)"`, with the emulator's endpoint, region and credentials
+(what `devstack env` exports) and the stack model's parameters (the Firebase emulator's demo project).
 
 Used by `make dev`, `make deploy-local`, `scripts/deploy.sh local`, compose's deploy, the tests and CI: what
 AWS gets, on the emulator.
@@ -35,10 +35,39 @@ def emulator_session(aws: config.AwsEmulator) -> boto3.session.Session:
     )
 
 
+REAL_ACCOUNT_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN")
+"""What a shell holds for a real account that the emulator's variables do not replace: unset for its tools."""
+
+
+def aws_tools_environment(aws: config.AwsEmulator, endpoint: str) -> dict[str, str]:
+    """What points AWS's own tools (the AWS CLI, the SAM CLI, samlocal, boto3) at the emulator: what `devstack
+    env` exports and the deploy runs with. No SAM CLI telemetry (work on the local stack stays on the machine)
+    and no samlocal deprecation banner (docs/deploy.md says why we keep samlocal)."""
+    return {
+        **aws.client_environment(endpoint),
+        "SAM_CLI_TELEMETRY": "0",
+        "DISABLE_DEPRECATION_NOTICE": "1",
+    }
+
+
 def sam_environment(aws: config.AwsEmulator, endpoint: str) -> dict[str, str]:
     """The SAM CLI's environment aimed at the emulator: no profile or session of a real account leaks in."""
-    inherited = {k: v for k, v in os.environ.items() if k not in {"AWS_PROFILE", "AWS_SESSION_TOKEN"}}
-    return {**inherited, **aws.client_environment(endpoint), "SAM_CLI_TELEMETRY": "0"}
+    inherited = {k: v for k, v in os.environ.items() if k not in REAL_ACCOUNT_VARIABLES}
+    return {**inherited, **aws_tools_environment(aws, endpoint)}
+
+
+def deploy_command(stack: Stack, *, template_file: Path | None = None) -> list[str]:
+    """`samlocal deploy --config-env local`, as a user types it, and what only devstack knows: the parameters
+    of this run (samconfig's, then the Auth emulator's demo project, which a test session draws at random).
+    The template is the built one (.aws-sam/build) when there is one, as `sam deploy` picks it."""
+    argv = [tool("samlocal"), "deploy", *_config(stack), "--no-progressbar"]
+    argv += [
+        "--parameter-overrides",
+        *(f"{name}={value}" for name, value in stack.parameter_overrides.items()),
+    ]
+    if template_file is not None:
+        argv += ["--template-file", str(template_file)]
+    return argv
 
 
 def deploy_to_emulator(
@@ -49,19 +78,10 @@ def deploy_to_emulator(
     template_file: Path | None = None,
     sink: LogSink = print_sink,
 ) -> Stack:
-    """Deploy (or update; an unchanged stack is a no-op) and return the stack as deployed.
-
-    The template is the built one (.aws-sam/build) when there is one, as `sam deploy` picks it."""
-    argv = [tool("sam"), "deploy", *_config(stack), "--no-progressbar", "--region", stack.region]
-    argv += [
-        "--parameter-overrides",
-        *(f"{name}={value}" for name, value in stack.parameter_overrides.items()),
-    ]
-    if template_file is not None:
-        argv += ["--template-file", str(template_file)]
+    """Deploy (or update; an unchanged stack is a no-op) and return the stack as deployed."""
     run_to_end(
         "deploy",
-        argv,
+        deploy_command(stack, template_file=template_file),
         env=sam_environment(aws, endpoint),
         sink=sink,
         fix="See the deploy output above; `make build` first.",
@@ -87,7 +107,7 @@ def deployed_stack(stack: Stack, aws: config.AwsEmulator, endpoint: str) -> Stac
 def delete_from_emulator(
     stack: Stack, aws: config.AwsEmulator, endpoint: str, *, sink: LogSink = print_sink
 ) -> None:
-    argv = [tool("sam"), "delete", *_config(stack), "--no-prompts", "--region", stack.region]
+    argv = [tool("samlocal"), "delete", *_config(stack), "--no-prompts"]
     argv += ["--stack-name", stack.name]
     env = sam_environment(aws, endpoint)
     run_to_end("delete", argv, env=env, sink=sink, fix="See its output above.", cwd=paths.REPO_ROOT)
