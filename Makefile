@@ -21,7 +21,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Everyday
-.PHONY: install install-browser dev token reset
+.PHONY: install install-browser dev token env reset
 install: ## Install every tool and package (pinned, cached; first run ~10 min on 2 cores)
 	@scripts/install.sh
 
@@ -33,6 +33,11 @@ dev: install build ## Run the whole local chain: emulators, deployed stack, RIE 
 
 token: ## Print an ID token for a dev user of the running `make dev` (EMAIL=you@example.com ADMIN=1)
 	@$(DEVSTACK) token "$(or $(EMAIL),dev@example.com)" $(if $(ADMIN),--admin)
+
+# Prints the exports only (the shell evaluates them): no recipe echo. GNU make's own "Entering directory"
+# comes before this file is read: from elsewhere, `make --no-print-directory -C DIR env`.
+env: ## Point aws, sam, samlocal and boto3 at the running `make dev` or compose stack: eval "$(make env)"
+	@$(DEVSTACK) env
 
 reset: ## Wipe local data: users, notes, files (that of DEVSTACK_STATE_DIR=<dir> when set)
 	rm -rf "$(STATE_DIR)/data"

@@ -2,6 +2,7 @@
 
 devstack dev                      everything, until Ctrl-C (make dev)
 devstack token EMAIL [--admin]    an ID token for a dev user of the running `devstack dev` (make token)
+devstack env                      export lines that point AWS's tools at the running stack (make env)
 devstack deploy [--delete]        deploy template.yml to the emulator that answers (make deploy-local)
 devstack gateway --rie HOST:PORT  the HTTP API gateway alone (template.yml's API), in front of a running RIE
 devstack chain [--get PATH]       the built function under RIE + the Web Adapter alone, to debug it
@@ -17,9 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -27,7 +30,14 @@ from devstack import config, paths
 from devstack.apigw.api_config import warn_unemulated
 from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
-from devstack.deploy import delete_from_emulator, deploy_to_emulator, deployed_stack, write_env_file
+from devstack.deploy import (
+    REAL_ACCOUNT_VARIABLES,
+    aws_tools_environment,
+    delete_from_emulator,
+    deploy_to_emulator,
+    deployed_stack,
+    write_env_file,
+)
 from devstack.emulators import firebase_accounts
 from devstack.environment import (
     FUNCTION,
@@ -59,6 +69,9 @@ def _banner(endpoints: Endpoints, token: str, max_environments: int) -> str:
 
   Try it (token for {DEV_EMAIL}; `make token EMAIL=...` for others):
     curl -s -H "Authorization: Bearer {token}" {endpoints.api}/users/me
+
+  AWS's own tools (aws, sam, samlocal, boto3) on this stack, in another shell of this directory:
+    eval "$(make env)"
 
   Parallel requests get execution environments of their own (up to {max_environments}, each with its cold
   start). A file saved under backend/ is served as soon as the new code has answered; until then, and if
@@ -144,6 +157,43 @@ def token(args: argparse.Namespace) -> int:
         )
         user = firebase_accounts.sign_in(endpoints.firebase_auth_host, args.email)
     print(user.id_token)
+    return 0
+
+
+def aws_tools_exports(
+    endpoints: Endpoints, aws: config.AwsEmulator, environ: Mapping[str, str]
+) -> tuple[str, str | None]:
+    """`export`/`unset` lines for a shell that point AWS's tools at the stack at `endpoints`, and a warning
+    (None without one) naming what they replace of `environ`: a profile, a session or other credentials."""
+    exports = {**aws_tools_environment(aws, endpoints.aws), **endpoints.for_aws_tools()}
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in sorted(exports.items())]
+    lines.append(f"unset {' '.join(REAL_ACCOUNT_VARIABLES)}")
+    replaced = [name for name in REAL_ACCOUNT_VARIABLES if environ.get(name)]
+    replaced += [
+        name
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        if environ.get(name) and environ[name] != exports[name]
+    ]
+    warning = None
+    if replaced:
+        warning = (
+            f"note: this shell sets {', '.join(replaced)}: evaluated here, these lines unset or replace them "
+            "with the emulator's (AWS's tools then reach the local stack only; a new shell, your account)."
+        )
+    return "\n".join(lines) + "\n", warning
+
+
+def env(_: argparse.Namespace) -> int:
+    endpoints = running_endpoints()
+    if not http_ok(f"{endpoints.aws}/_localstack/health"):
+        raise StartupError(
+            f"The local environment's AWS emulator does not answer at {endpoints.aws} (`make dev` stopped?). "
+            "Start one first: `make dev`, or `make up` / `docker compose up --wait`."
+        )
+    exports, warning = aws_tools_exports(endpoints, config.load().aws, os.environ)
+    if warning:
+        print(warning, file=sys.stderr)
+    sys.stdout.write(exports)
     return 0
 
 
@@ -244,6 +294,10 @@ def _parser() -> argparse.ArgumentParser:
     token_parser.add_argument("email")
     token_parser.add_argument("--admin", action="store_true", help="give the user the admin role first")
     token_parser.set_defaults(run=token)
+
+    commands.add_parser(
+        "env", help='print the exports that point AWS\'s tools at the running stack: eval "$(make env)"'
+    ).set_defaults(run=env)
 
     deploy_parser = commands.add_parser("deploy", help="deploy template.yml to the running emulator")
     deploy_parser.add_argument("--endpoint", help="the emulator's URL (default: localstack/localstack.env)")

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 
 from devstack import config, paths
@@ -39,16 +39,28 @@ from devstack.tools import LambdaTools
 
 FUNCTION = "ApiFunction"
 
+AWS_TOOLS = "aws_tools"
+"""An endpoint's metadata key: the variable that sends AWS's tools (CLI, SAM CLI, boto3) to it."""
+
 
 @dataclass(frozen=True)
 class Endpoints:
     api: str
     app: str
-    aws: str
+    aws: str = field(metadata={AWS_TOOLS: "AWS_ENDPOINT_URL"})
+    """The AWS emulator, for every service that no other endpoint here claims (AWS_ENDPOINT_URL_<SERVICE>)."""
     firebase_auth_host: str
     project_id: str
     table: str
     bucket: str
+
+    def for_aws_tools(self) -> dict[str, str]:
+        """AWS_ENDPOINT_URL[_<SERVICE>] of each endpoint that AWS's tools reach and that is set."""
+        return {
+            endpoint.metadata[AWS_TOOLS]: getattr(self, endpoint.name)
+            for endpoint in fields(self)
+            if AWS_TOOLS in endpoint.metadata and getattr(self, endpoint.name)
+        }
 
 
 @dataclass(frozen=True)
