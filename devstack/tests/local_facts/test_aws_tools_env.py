@@ -1,5 +1,5 @@
 """`devstack env` / `make env`: export lines, and nothing else, that point AWS's tools at the running stack;
-a clear error and an empty stdout when no stack runs; a note on stderr when the shell had other credentials."""
+an error and an empty stdout when no stack runs; a note on stderr when the shell had other credentials."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_an_endpoint_of_a_service_is_exported_for_that_service_once_it_is_set() 
     ("shell", "named"),
     [
         ({"AWS_PROFILE": "prod"}, ["AWS_PROFILE"]),
-        ({"AWS_ACCESS_KEY_ID": "AKIAREALACCOUNT", "AWS_SECRET_ACCESS_KEY": "real-secret"}, ["AWS_ACCESS_KEY_ID"]),
+        ({"AWS_ACCESS_KEY_ID": "AKIAREAL", "AWS_SECRET_ACCESS_KEY": "s3cr3t"}, ["AWS_ACCESS_KEY_ID"]),
         ({"AWS_SESSION_TOKEN": "FwoG-real"}, ["AWS_SESSION_TOKEN"]),
     ],
 )
@@ -138,9 +138,7 @@ def answering_emulator() -> Iterator[str]:
 def user_shell(state_dir: Path, **extra: str) -> dict[str, str]:
     """A user's shell (no parent make) whose `make dev` keeps its run file under `state_dir`, and where no
     AWS emulator answers on the default port."""
-    inherited = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAKE")) and k != "MFLAGS"
-    }
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MAKE")) and k != "MFLAGS"}
     return {**inherited, "DEVSTACK_STATE_DIR": str(state_dir), "AWS_EMULATOR_PORT": str(free_port()), **extra}
 
 
@@ -191,8 +189,9 @@ def test_no_running_stack_is_an_error_naming_how_to_start_one_and_prints_no_expo
 
 def test_a_make_dev_that_stopped_without_cleaning_up_is_not_exported(tmp_path: Path) -> None:
     write_run_file(tmp_path, f"http://127.0.0.1:{free_port()}")  # its emulator is gone (kill -9)
+    shell = user_shell(tmp_path)
     done = subprocess.run(
-        [DEVSTACK, "env"], cwd=REPO_ROOT, env=user_shell(tmp_path), capture_output=True, text=True, check=False
+        [DEVSTACK, "env"], cwd=REPO_ROOT, env=shell, capture_output=True, text=True, check=False
     )
     assert done.returncode != 0
     assert done.stdout == ""
