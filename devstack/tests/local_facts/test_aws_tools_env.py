@@ -28,11 +28,11 @@ LINE = re.compile(r"(export [A-Z_]+=\S.*|unset [A-Z_ ]+)")
 
 def endpoints(aws: str) -> Endpoints:
     return Endpoints(
-        api="http://127.0.0.1:3000",
-        app="http://127.0.0.1:8000",
+        api="http://127.0.0.1:3901",
+        app="http://127.0.0.1:3902",
         aws=aws,
-        firebase_auth_host="127.0.0.1:9099",
-        project_id="demo-fastapi-lambda",
+        firebase_auth_host="127.0.0.1:3903",
+        project_id="demo-unit-test",
         table="fastapi-backend-local-main",
         bucket="fastapi-backend-local-files",
     )
