@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from devstack import config
-from devstack.cli import aws_tools_exports
+from devstack.cli import _banner, aws_tools_exports
 from devstack.environment import AWS_TOOLS, Endpoints
 from devstack.paths import REPO_ROOT
 from devstack.supervision import free_port
@@ -197,3 +197,7 @@ def test_a_make_dev_that_stopped_without_cleaning_up_is_not_exported(tmp_path: P
     assert done.stdout == ""
     assert "does not answer" in done.stderr
     assert "`make dev`" in done.stderr
+
+
+def test_make_devs_banner_says_how_to_point_aws_tools_at_it() -> None:
+    assert 'eval "$(make env)"' in _banner(endpoints("http://127.0.0.1:4599"), "a-token", 4)
