@@ -54,6 +54,7 @@ PORT_VARIABLES = {
     "app": "APP_PORT",
     "rie": "RIE_PORT",
     "runtime_api": "RUNTIME_API_PORT",
+    "lambda_api": "LAMBDA_API_PORT",
 }
 """Each port's key in its facts file, and the environment variable that moves it for one run."""
 
@@ -66,11 +67,12 @@ class Ports:
     app: int
     rie: int
     runtime_api: int
+    lambda_api: int
 
     def with_free_ports(self) -> Ports:
         """Fresh ports, so tests never collide with a running `make dev`."""
         chosen: list[int] = []
-        for _ in range(6):  # six different ones: none is bound before all are chosen
+        for _ in PORT_VARIABLES:  # all different: none is bound before all are chosen
             chosen.append(free_port(avoid=chosen))
         return Ports(*chosen)
 

@@ -4,7 +4,8 @@ part of devstack that knows the stack model, the gateway and the execution envir
 Order: the stack model (template.yml + samconfig.toml's local env, read once) -> MiniStack (+ its ready.d
 hooks) -> (deploy template.yml to it, while the Firebase emulator boots) -> the HTTP API gateway, in this
 process, in front of the function's execution environments (each a Lambda chain running the built artifact,
-started on demand) -> a warm-up request (the first cold start).
+started on demand) -> Lambda's API for the function, on the same environments -> a warm-up request (the
+first cold start).
 Everything stops in reverse order.
 """
 
@@ -23,6 +24,7 @@ from devstack.apigw.gateway import Gateway
 from devstack.deploy import deploy_to_emulator
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
+from devstack.lambdafn.invoke_api import FunctionNames, LambdaApi
 from devstack.local_function import ChainFactory, LocalFunction
 from devstack.stack.function import FunctionConfig
 from devstack.stack.model import Stack, local_stack
@@ -53,6 +55,9 @@ class Endpoints:
     project_id: str
     table: str
     bucket: str
+    lambda_api: str = field(default="", metadata={AWS_TOOLS: "AWS_ENDPOINT_URL_LAMBDA"})
+    """Lambda's API for the function the chain runs (the rest of Lambda's API goes on to `aws`); empty where
+    nothing serves it (compose, for now)."""
 
     def for_aws_tools(self) -> dict[str, str]:
         """AWS_ENDPOINT_URL[_<SERVICE>] of each endpoint that AWS's tools reach and that is set."""
@@ -70,18 +75,25 @@ class RunningEnvironment:
     """The stack model as deployed (physical ids and outputs known)."""
     function: LocalFunction
     parts: Parts
-    """MiniStack, the Firebase emulator and the gateway: `parts.check()` raises PartExited once one of them
-    has stopped on its own. The function's execution environments are not among them: as on Lambda, one
-    that dies is replaced (the pool says so in the output)."""
+    """MiniStack, the Firebase emulator, the gateway, the Lambda API: `parts.check()` raises PartExited once
+    one of them has stopped on its own. The function's execution environments are not among them: as on
+    Lambda, one that dies is replaced (the pool says so in the output)."""
 
 
 def endpoints_for(
-    facts: config.LocalFacts, *, aws: str, firebase_auth_host: str, outputs: dict[str, str]
+    facts: config.LocalFacts,
+    *,
+    aws: str,
+    firebase_auth_host: str,
+    outputs: dict[str, str],
+    lambda_api: bool = False,
 ) -> Endpoints:
-    """Where everything is, given the emulators' addresses and the deployed stack's outputs."""
+    """Where everything is, given the emulators' addresses and the deployed stack's outputs; with
+    `lambda_api`, this process serves Lambda's API (make dev) on its port."""
     return Endpoints(
         api=f"http://127.0.0.1:{facts.ports.gateway}",
         app=f"http://127.0.0.1:{facts.ports.app}",
+        lambda_api=f"http://127.0.0.1:{facts.ports.lambda_api}" if lambda_api else "",
         aws=aws,
         firebase_auth_host=firebase_auth_host,
         project_id=facts.firebase.project_id,
@@ -151,7 +163,11 @@ def local_environment(
     warn_unemulated(api, sink)
     tools = LambdaTools.pinned()
     ports = facts.ports
-    for part, port, var in (("gateway", ports.gateway, "GATEWAY_PORT"), ("app", ports.app, "APP_PORT")):
+    for part, port, var in (
+        ("gateway", ports.gateway, "GATEWAY_PORT"),
+        ("app", ports.app, "APP_PORT"),
+        ("lambda api", ports.lambda_api, "LAMBDA_API_PORT"),
+    ):
         require_free_port(part, port, var)
     parts = Parts()
     with ExitStack() as exits:
@@ -193,7 +209,11 @@ def local_environment(
             raise failures[0]
         (deployed_stack,) = deployed
         endpoints = endpoints_for(
-            facts, aws=aws, firebase_auth_host=auth_host, outputs=dict(deployed_stack.outputs)
+            facts,
+            aws=aws,
+            firebase_auth_host=auth_host,
+            outputs=dict(deployed_stack.outputs),
+            lambda_api=True,
         )
         declared = deployed_stack.function(FUNCTION)
         variables = function_variables(declared, facts, endpoints, sink)
@@ -208,5 +228,10 @@ def local_environment(
             )
         )
         parts.add(gateway)
+        # Lambda's API for the deployed function, through the same environments (its physical name is the
+        # Ref the deployed stack resolved); every other Lambda call goes on to the emulator.
+        names = FunctionNames(str(deployed_stack.parameters[FUNCTION]), stack.region, config.LOCAL_ACCOUNT_ID)
+        lambda_api = LambdaApi(function.environments, names, aws, logs=function.factory.logs, sink=sink)
+        parts.add(exits.enter_context(ServerThread(lambda_api, port=ports.lambda_api, part="lambda api")))
         function.warm_up()
         yield RunningEnvironment(endpoints, deployed_stack, function, parts)

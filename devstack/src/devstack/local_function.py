@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from devstack import config
 from devstack.apigw.event_builder import request_event
+from devstack.lambdafn.invoke_api import InvocationLogs
 from devstack.lambdafn.pool import EnvironmentPool, NoEnvironmentError, ThrottledError
 from devstack.lambdafn.runtime import LambdaChain
 from devstack.stack.function import FunctionConfig
@@ -37,12 +38,15 @@ class ChainFactory:
     """The function's environment (environment.function_variables)."""
     tools: LambdaTools
     sink: LogSink
+    logs: InvocationLogs = field(default_factory=InvocationLogs)
+    """Every environment's output is tapped here too, for Lambda's API (LogType Tail)."""
 
     def __call__(self, number: int) -> LambdaChain:
         ports = self.facts.ports
         first = (ports.rie, ports.runtime_api, ports.app)
         rie, runtime_api, app = first if number == 0 else (free_port(), free_port(), free_port())
         sink = self.sink
+        named: LogSink = sink if number == 0 else lambda part, line: sink(f"{part}.{number}", line)
         return LambdaChain(
             self.artifact,
             self.variables,
@@ -50,7 +54,7 @@ class ChainFactory:
             runtime_api_port=runtime_api,
             app_port=app,
             tools=self.tools,
-            log_sink=sink if number == 0 else lambda part, line: sink(f"{part}.{number}", line),
+            log_sink=self.logs.sink(number, named),
         )
 
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from devstack.apigw.event_builder import build_event
-from devstack.apigw.gateway import HEALTH_PATH, MAX_INVOKE_PAYLOAD_BYTES, Gateway
-from devstack.lambdafn.pool import EnvironmentPool
+from devstack.apigw.gateway import HEALTH_PATH, Gateway
+from devstack.lambdafn.pool import MAX_INVOKE_PAYLOAD_BYTES, EnvironmentPool
 from devstack.lambdafn.runtime import INVOKE_PATH
 from devstack.supervision import ServerThread
 

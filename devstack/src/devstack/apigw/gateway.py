@@ -28,7 +28,13 @@ from devstack.apigw.response_mapper import (
 )
 from devstack.apigw.routes import RouteMatch, RouteTable, names_another_path
 from devstack.apigw.throttle import RouteThrottles
-from devstack.lambdafn.pool import ClientGoneError, EnvironmentPool, NoEnvironmentError, ThrottledError
+from devstack.lambdafn.pool import (
+    MAX_INVOKE_PAYLOAD_BYTES,
+    ClientGoneError,
+    EnvironmentPool,
+    NoEnvironmentError,
+    ThrottledError,
+)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,8 +43,6 @@ Send = Callable[[Message], Awaitable[None]]
 
 LOG = logging.getLogger("devstack.gateway")
 
-#: Lambda's synchronous invocation payload limit (request event), in bytes.
-MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
 #: The gateway's own health route; any other path goes to the function.
 HEALTH_PATH = "/__gateway/health"
 #: Set to 1 to log every event and every function answer (bodies cut to LOG_BODY_CHARS).

@@ -6,7 +6,8 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import Any
+
+from devstack.lambdafn.rie_client import is_error_document
 
 # Response headers the gateway sets itself (framing) and never copies from the function's answer.
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "upgrade"})
@@ -31,14 +32,6 @@ def error_response(status: int, message: str) -> GatewayResponse:
     )
 
 
-def _is_function_error(payload: Any) -> bool:
-    return (
-        isinstance(payload, dict)
-        and "statusCode" not in payload
-        and {"errorType", "errorMessage"} <= set(payload)
-    )
-
-
 def map_lambda_response(raw: bytes, *, function_error: bool = False) -> GatewayResponse:
     """Map a function's payload-2.0 answer (the bytes RIE returns) to an HTTP response.
 
@@ -49,7 +42,7 @@ def map_lambda_response(raw: bytes, *, function_error: bool = False) -> GatewayR
         payload = json.loads(raw)
     except ValueError as exc:
         raise LambdaResponseError("function answer is not valid JSON") from exc
-    if function_error or _is_function_error(payload):
+    if function_error or is_error_document(payload):
         raise LambdaResponseError(f"function error: {raw[:500]!r}")
     if not (isinstance(payload, dict) and "statusCode" in payload):
         # Valid JSON without statusCode: HTTP API answers 200, application/json, the answer as the body

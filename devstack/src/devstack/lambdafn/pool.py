@@ -19,6 +19,7 @@ included, takes an environment from here: two invocations never reach one RIE at
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import time
 from collections import deque
@@ -29,6 +30,8 @@ from typing import Any, Protocol
 from devstack.lambdafn.rie_client import RieAnswer, RieConnection, RieError
 from devstack.supervision import LogSink, print_sink
 
+#: Lambda's limit on an invocation's payload (the event), in bytes.
+MAX_INVOKE_PAYLOAD_BYTES = 6 * 1024 * 1024
 #: Requests that may wait for an environment at once; past it, Lambda's throttle.
 MAX_WAITING = 64
 #: How much longer than the function's Timeout an invocation may occupy RIE (RIE ends it at the Timeout).
@@ -209,14 +212,24 @@ class EnvironmentPool:
         }
 
     # -- invoking ------------------------------------------------------------------------------------
-    async def invoke(self, payload: bytes, *, deadline: float, client_gone: asyncio.Event) -> Invocation:
+    async def invoke(
+        self,
+        payload: bytes,
+        *,
+        deadline: float,
+        client_gone: asyncio.Event,
+        request_id: str | None = None,
+    ) -> Invocation:
         """Run one invocation in an environment of its own, all of it before `deadline` (the event loop's
-        clock). When the caller stops waiting, the invocation still runs to its end and its environment
-        is taken by nobody else until then (RIE answers 400 to an overlapping invocation)."""
+        clock), under `request_id` when given (RIE's START/REPORT lines name it). When the caller stops
+        waiting, the invocation still runs to its end and its environment is taken by nobody else until
+        then (RIE answers 400 to an overlapping invocation)."""
         slot = await self._checkout(deadline, client_gone)
-        return await self._run_on(slot, payload, deadline)
+        return await self._run_on(slot, payload, deadline, request_id)
 
-    async def _run_on(self, slot: _Slot, payload: bytes, deadline: float) -> Invocation:
+    async def _run_on(
+        self, slot: _Slot, payload: bytes, deadline: float, request_id: str | None = None
+    ) -> Invocation:
         """Invoke `slot`'s environment, which this invocation holds until RIE answers; then check it in."""
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:  # an invocation nobody waits for would still hold the environment
@@ -229,7 +242,7 @@ class EnvironmentPool:
                 connect_timeout_s=CONNECT_TIMEOUT_S,
                 hold_limit_s=self.function_timeout_s + INVOCATION_GRACE_S,
             )
-        task = asyncio.ensure_future(slot.connection.post(payload))
+        task = asyncio.ensure_future(slot.connection.post(payload, request_id=request_id))
         task.add_done_callback(lambda done: self._checkin(slot, failed=_failed(done)))
         try:
             answer = await asyncio.wait_for(asyncio.shield(task), remaining)
@@ -380,7 +393,7 @@ class EnvironmentPool:
         the function answers 200 make it the code every next request gets. Idle environments of the old
         code stop then, busy ones after their invocation. Until then, and for good if the new code fails
         (NewCodeFailedError), requests keep getting the old code. Called from outside the loop."""
-        return self._run_from_thread(self._promote(new_environment, probe, timeout_s))
+        return self._on_its_loop(self._promote(new_environment, probe, timeout_s)).result()
 
     async def _promote(
         self, new_environment: Callable[[int], Environment], probe: bytes, timeout_s: float
@@ -405,15 +418,25 @@ class EnvironmentPool:
 
     def invoke_from_thread(self, payload: bytes, *, timeout_s: float) -> Invocation:
         """`invoke` for a caller outside the loop (the start-up warm-up), through the same environments."""
+        return self._on_its_loop(self._invoke_within(payload, timeout_s, None)).result()
 
-        async def invoke() -> Invocation:
-            deadline = asyncio.get_running_loop().time() + timeout_s
-            return await self.invoke(payload, deadline=deadline, client_gone=asyncio.Event())
+    async def invoke_from_another_loop(
+        self, payload: bytes, *, timeout_s: float, request_id: str | None = None
+    ) -> Invocation:
+        """`invoke` for a caller on an event loop of its own (Lambda's Invoke API), through the same
+        environments; cancelling the caller gives the invocation up as a client that left would."""
+        return await asyncio.wrap_future(
+            self._on_its_loop(self._invoke_within(payload, timeout_s, request_id))
+        )
 
-        return self._run_from_thread(invoke())
+    async def _invoke_within(self, payload: bytes, timeout_s: float, request_id: str | None) -> Invocation:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        return await self.invoke(
+            payload, deadline=deadline, client_gone=asyncio.Event(), request_id=request_id
+        )
 
-    def _run_from_thread(self, work: Coroutine[None, None, Invocation]) -> Invocation:
-        return asyncio.run_coroutine_threadsafe(work, self._attached()).result()
+    def _on_its_loop(self, work: Coroutine[None, None, Invocation]) -> concurrent.futures.Future[Invocation]:
+        return asyncio.run_coroutine_threadsafe(work, self._attached())
 
     def _attached(self) -> asyncio.AbstractEventLoop:
         if self._loop is None or self._loop.is_closed():

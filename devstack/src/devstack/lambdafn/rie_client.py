@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import h11
 
 READ_SIZE = 64 * 1024
+REQUEST_ID_HEADER = "x-amzn-requestid"
+"""The invocation's request id, as Lambda's frontend hands it to RIE."""
 
 
 class RieError(Exception):
@@ -30,7 +33,8 @@ class RieAnswer:
 
     @property
     def function_error(self) -> bool:
-        """Lambda's X-Amz-Function-Error: the function failed (Unhandled) or its runtime did."""
+        """Lambda's X-Amz-Function-Error: the function failed (Unhandled) or its runtime did. RIE drops that
+        header and answers 200 with the runtime's error document: see `is_error_document`."""
         return "x-amz-function-error" in self.headers
 
     @property
@@ -43,6 +47,16 @@ class RieAnswer:
         except ValueError:
             return False
         return isinstance(answer, dict) and answer.get("statusCode") == 200
+
+
+def is_error_document(payload: Any) -> bool:
+    """A runtime's error document (what it posts to the Runtime API's /error: `{"errorType": ...,
+    "errorMessage": ...}`), which Lambda marks X-Amz-Function-Error: Unhandled; never an HTTP answer."""
+    return (
+        isinstance(payload, dict)
+        and "statusCode" not in payload
+        and {"errorType", "errorMessage"} <= set(payload)
+    )
 
 
 class RieConnection:
@@ -58,11 +72,12 @@ class RieConnection:
         self.hold_limit_s = hold_limit_s
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter, h11.Connection] | None = None
 
-    async def post(self, payload: bytes) -> RieAnswer:
-        """One invocation. Any failure closes the connection (the next invocation opens a new one): a
-        half-read answer must never be taken for the next one's."""
+    async def post(self, payload: bytes, *, request_id: str | None = None) -> RieAnswer:
+        """One invocation, under `request_id` when given (RIE's START/END/REPORT lines name it; else RIE
+        makes one up). Any failure closes the connection (the next invocation opens a new one): a half-read
+        answer must never be taken for the next one's."""
         try:
-            return await asyncio.wait_for(self._exchange(payload), self.hold_limit_s)
+            return await asyncio.wait_for(self._exchange(payload, request_id), self.hold_limit_s)
         except TimeoutError as exc:
             self.close()
             raise RieError(f"RIE at {self.netloc} did not answer within {self.hold_limit_s:.0f} s") from exc
@@ -73,9 +88,11 @@ class RieConnection:
             self.close()
             raise
 
-    async def _exchange(self, payload: bytes) -> RieAnswer:
+    async def _exchange(self, payload: bytes, request_id: str | None) -> RieAnswer:
         reader, writer, connection = await self._connected()
         request_headers = [("host", self.netloc), ("content-length", str(len(payload)))]
+        if request_id is not None:
+            request_headers.append((REQUEST_ID_HEADER, request_id))
         request = h11.Request(method="POST", target=self.target, headers=request_headers)
         sent = [connection.send(event) for event in (request, h11.Data(data=payload), h11.EndOfMessage())]
         writer.write(b"".join(filter(None, sent)))
