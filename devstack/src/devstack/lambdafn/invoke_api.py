@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 
@@ -234,10 +235,7 @@ class LambdaApi:
 
     async def _answer(self, scope: Scope, receive: Receive) -> _Answer:
         invoke = INVOKE.match(scope["path"]) if scope["method"] == "POST" else None
-        query = dict(item.split("=", 1) for item in scope["query_string"].decode().split("&") if "=" in item)
-        qualifier = query.get("Qualifier")
-        if qualifier is not None:
-            qualifier = qualifier.replace("%24", "$")
+        qualifier = parse_qs(scope["query_string"].decode("latin-1")).get("Qualifier", [None])[0]
         if invoke is None or not self.function.names(invoke.group("name"), qualifier):
             return await self._proxy(scope, receive)
         headers = {

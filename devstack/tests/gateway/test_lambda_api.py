@@ -1,0 +1,69 @@
+"""Lambda's API in front of a fake RIE: what RIE answers that the real chain rarely does (a relayed error
+document, RIE's own failure, no answer at all) becomes what Lambda answers. The real chain:
+tests/chain/test_lambda_api.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from devstack import config
+from devstack.apigw.event_builder import request_event
+from devstack.apigw.gateway import Gateway
+from devstack.lambdafn.invoke_api import FunctionNames, InvocationLogs, LambdaApi
+from devstack.lambdafn.pool import EnvironmentPool
+from devstack.lambdafn.runtime import INVOKE_PATH
+from devstack.supervision import LogCapture, ServerThread
+
+from .gateway_fakes import FakeRie
+
+NAME = "fake-api"
+FUNCTION_TIMEOUT_S = 0.5
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    facts = config.load()
+    with ServerThread(FakeRie()) as rie:
+        pool = EnvironmentPool.of_running_rie(rie.url + INVOKE_PATH, function_timeout_s=FUNCTION_TIMEOUT_S)
+        names = FunctionNames(NAME, facts.aws.region, config.LOCAL_ACCOUNT_ID)
+        api = LambdaApi(pool, names, "http://127.0.0.1:9", logs=InvocationLogs(), sink=LogCapture())
+        with ServerThread(Gateway(pool)), ServerThread(api) as served:
+            yield boto3.client(
+                "lambda",
+                endpoint_url=served.url,
+                region_name=facts.aws.region,
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+                config=Config(retries={"max_attempts": 0}, read_timeout=60),
+            )
+
+
+def _invoke(client: Any, path: str) -> tuple[int, str | None, bytes]:
+    answer = client.invoke(FunctionName=NAME, Payload=json.dumps(request_event("GET", path)).encode())
+    return answer["StatusCode"], answer.get("FunctionError"), answer["Payload"].read()
+
+
+@pytest.mark.parametrize("path", ["/error", "/error-header"])
+def test_a_function_error_is_unhandled_with_or_without_rie_saying_so(client: Any, path: str) -> None:
+    status, function_error, payload = _invoke(client, path)
+    assert (status, function_error, json.loads(payload)["errorMessage"]) == (200, "Unhandled", "boom")
+
+
+def test_rie_failing_the_invocation_is_a_function_error(client: Any) -> None:
+    assert _invoke(client, "/rie-status/502") == (200, "Unhandled", b"RIE says no")
+
+
+def test_an_invocation_rie_never_answers_ends_with_a_service_error(client: Any) -> None:
+    """RIE ends an invocation at the function's Timeout; one it never answers is given up after the pool's
+    grace, never left hanging."""
+    with pytest.raises(ClientError) as raised:
+        _invoke(client, "/sleep/8")
+    error = raised.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (500, "ServiceException")

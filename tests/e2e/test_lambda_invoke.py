@@ -1,0 +1,72 @@
+"""`aws lambda invoke` against the local stack, as the README's troubleshooting tells a user to run it: the
+deployed function, by the name the stack gives it, runs in the local chain; the rest of Lambda's API answers
+from the emulator (MiniStack), which holds the deployed function but cannot run it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from devstack import config
+from devstack.apigw.event_builder import request_event
+from devstack.deploy import deployed_stack
+from devstack.stack.model import local_stack
+from tests.support.target import Target
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def lambda_client(target: Target) -> Any:
+    if target.logs is None and not _answers(target.endpoints.lambda_api):
+        pytest.skip(f"no Lambda API at {target.endpoints.lambda_api}: compose does not serve one yet")
+    aws = config.load().aws
+    return boto3.client(
+        "lambda",
+        endpoint_url=target.endpoints.lambda_api,
+        region_name=aws.region,
+        aws_access_key_id=aws.access_key_id,
+        aws_secret_access_key=aws.secret_access_key,
+        config=Config(retries={"max_attempts": 0}, read_timeout=60),
+    )
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=5)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def function_name(target: Target) -> str:
+    facts = config.load()
+    return deployed_stack(local_stack(facts), facts.aws, target.endpoints.aws).outputs["FunctionName"]
+
+
+def test_invoke_of_the_deployed_function_runs_in_the_chain(lambda_client: Any, function_name: str) -> None:
+    event = json.dumps(request_event("GET", "/health")).encode()
+    answer = lambda_client.invoke(FunctionName=function_name, Payload=event)
+    payload = json.loads(answer["Payload"].read())
+    assert (answer["StatusCode"], answer.get("FunctionError"), payload["statusCode"]) == (200, None, 200)
+
+
+def test_an_empty_event_is_no_missing_module(lambda_client: Any, function_name: str) -> None:
+    """MiniStack answered `Worker init failed: No module named 'run'` (FunctionError: Unhandled)."""
+    answer = lambda_client.invoke(FunctionName=function_name, Payload=b"{}")
+    assert (answer["StatusCode"], answer.get("FunctionError")) == (200, None)
+
+
+def test_the_rest_of_lambdas_api_answers_from_the_emulator(lambda_client: Any, function_name: str) -> None:
+    configuration = lambda_client.get_function_configuration(FunctionName=function_name)
+    assert (configuration["Runtime"], configuration["Handler"]) == ("python3.13", "run.sh")
+    with pytest.raises(ClientError) as raised:
+        lambda_client.invoke(FunctionName=f"{function_name}-none", Payload=b"{}")
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
