@@ -52,10 +52,13 @@ def function_name(target: Target) -> str:
 
 
 def test_invoke_of_the_deployed_function_runs_in_the_chain(lambda_client: Any, function_name: str) -> None:
+    """By its name, and by the ARN the emulator gives it (get-function-configuration's FunctionArn)."""
+    arn = lambda_client.get_function_configuration(FunctionName=function_name)["FunctionArn"]
     event = json.dumps(request_event("GET", "/health")).encode()
-    answer = lambda_client.invoke(FunctionName=function_name, Payload=event)
-    payload = json.loads(answer["Payload"].read())
-    assert (answer["StatusCode"], answer.get("FunctionError"), payload["statusCode"]) == (200, None, 200)
+    for name in (function_name, arn):
+        answer = lambda_client.invoke(FunctionName=name, Payload=event)
+        payload = json.loads(answer["Payload"].read())
+        assert (answer["StatusCode"], answer.get("FunctionError"), payload["statusCode"]) == (200, None, 200)
 
 
 def test_an_empty_event_is_no_missing_module(lambda_client: Any, function_name: str) -> None:

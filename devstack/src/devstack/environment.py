@@ -17,11 +17,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from devstack import config, paths
 from devstack.apigw.api_config import warn_unemulated
 from devstack.apigw.gateway import Gateway
-from devstack.deploy import deploy_to_emulator
+from devstack.deploy import deploy_to_emulator, emulator_session
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
 from devstack.lambdafn.invoke_api import FunctionNames, LambdaApi
@@ -143,6 +144,14 @@ def chain_variables(facts: config.LocalFacts, overrides: Mapping[str, str]) -> d
     return declared.variables({**facts.aws.client_environment(), **overrides})
 
 
+def deployed_function(stack: Stack, aws: config.AwsEmulator, endpoint: str) -> FunctionNames:
+    """The deployed function as the emulator names it: its physical name (the Ref the deployed stack resolved)
+    and its ARN's region and account (the emulator's own account, not AWS's documentation example)."""
+    name = str(stack.parameters[FUNCTION])
+    client: Any = emulator_session(aws).client("lambda", endpoint_url=endpoint)
+    return FunctionNames.of_arn(client.get_function_configuration(FunctionName=name)["FunctionArn"])
+
+
 @contextmanager
 def local_environment(
     facts: config.LocalFacts,
@@ -228,9 +237,9 @@ def local_environment(
             )
         )
         parts.add(gateway)
-        # Lambda's API for the deployed function, through the same environments (its physical name is the
-        # Ref the deployed stack resolved); every other Lambda call goes on to the emulator.
-        names = FunctionNames(str(deployed_stack.parameters[FUNCTION]), stack.region, config.LOCAL_ACCOUNT_ID)
+        # Lambda's API for the deployed function, through the same environments; every other Lambda call goes
+        # on to the emulator.
+        names = deployed_function(deployed_stack, facts.aws, aws)
         lambda_api = LambdaApi(function.environments, names, aws, logs=function.factory.logs, sink=sink)
         parts.add(exits.enter_context(ServerThread(lambda_api, port=ports.lambda_api, part="lambda api")))
         function.warm_up()

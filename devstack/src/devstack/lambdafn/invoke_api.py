@@ -69,6 +69,14 @@ class FunctionNames:
     region: str
     account: str
 
+    @classmethod
+    def of_arn(cls, arn: str) -> FunctionNames:
+        """From the function's ARN, as the AWS emulator reports it (its account: MiniStack's is all zeros)."""
+        parts = arn.split(":")
+        if len(parts) != 7 or parts[:3] != ["arn", "aws", "lambda"] or parts[5] != "function":
+            raise ValueError(f"not an unqualified Lambda function ARN: {arn}")
+        return cls(name=parts[6], region=parts[3], account=parts[4])
+
     @property
     def arn(self) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
