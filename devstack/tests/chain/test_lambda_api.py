@@ -124,8 +124,9 @@ def test_invoke_by_name_arn_and_partial_arn_runs_the_function_in_the_pool(served
 
 
 def test_an_empty_event_gets_what_the_adapter_passes_through(served: Served) -> None:
-    """LWA 0.9.1 POSTs a non-HTTP event to AWS_LWA_PASS_THROUGH_PATH (/events) and returns the app's JSON
-    answer as the payload, its status dropped: the app's 404 document for a path it does not serve."""
+    """The Web Adapter (the pinned LWA_VERSION) POSTs a non-HTTP event to AWS_LWA_PASS_THROUGH_PATH
+    (/events) and returns the app's JSON answer as the payload, its status dropped: the app's 404 document
+    for a path it does not serve."""
     answer = served.client.invoke(FunctionName=NAME, Payload=b"{}")
     assert (answer["StatusCode"], answer.get("FunctionError")) == (200, None)
     error = json.loads(answer["Payload"].read())["error"]

@@ -39,8 +39,8 @@ def client() -> Iterator[Any]:
                 "lambda",
                 endpoint_url=served.url,
                 region_name=facts.aws.region,
-                aws_access_key_id="test",
-                aws_secret_access_key="test",
+                aws_access_key_id=facts.aws.access_key_id,
+                aws_secret_access_key=facts.aws.secret_access_key,
                 config=Config(retries={"max_attempts": 0}, read_timeout=60),
             )
 
