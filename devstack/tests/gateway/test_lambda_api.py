@@ -5,7 +5,9 @@ tests/chain/test_lambda_api.py."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -27,22 +29,36 @@ NAME = "fake-api"
 FUNCTION_TIMEOUT_S = 0.5
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str
+    rie: FakeRie
+
+
 @pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    facts = config.load()
-    with ServerThread(FakeRie()) as rie:
-        pool = EnvironmentPool.of_running_rie(rie.url + INVOKE_PATH, function_timeout_s=FUNCTION_TIMEOUT_S)
-        names = FunctionNames(NAME, facts.aws.region, config.LOCAL_ACCOUNT_ID)
+def served() -> Iterator[Served]:
+    rie = FakeRie()
+    with ServerThread(rie) as rie_server:
+        pool = EnvironmentPool.of_running_rie(
+            rie_server.url + INVOKE_PATH, function_timeout_s=FUNCTION_TIMEOUT_S
+        )
+        names = FunctionNames(NAME, config.load().aws.region, config.LOCAL_ACCOUNT_ID)
         api = LambdaApi(pool, names, "http://127.0.0.1:9", logs=InvocationLogs(), sink=LogCapture())
-        with ServerThread(Gateway(pool)), ServerThread(api) as served:
-            yield boto3.client(
-                "lambda",
-                endpoint_url=served.url,
-                region_name=facts.aws.region,
-                aws_access_key_id=facts.aws.access_key_id,
-                aws_secret_access_key=facts.aws.secret_access_key,
-                config=Config(retries={"max_attempts": 0}, read_timeout=60),
-            )
+        with ServerThread(Gateway(pool)), ServerThread(api) as server:
+            yield Served(server.url, rie)
+
+
+@pytest.fixture(scope="module")
+def client(served: Served) -> Any:
+    facts = config.load()
+    return boto3.client(
+        "lambda",
+        endpoint_url=served.url,
+        region_name=facts.aws.region,
+        aws_access_key_id=facts.aws.access_key_id,
+        aws_secret_access_key=facts.aws.secret_access_key,
+        config=Config(retries={"max_attempts": 0}, read_timeout=60),
+    )
 
 
 def _invoke(client: Any, path: str) -> tuple[int, str | None, bytes]:
@@ -58,6 +74,20 @@ def test_a_function_error_is_unhandled_with_or_without_rie_saying_so(client: Any
 
 def test_rie_failing_the_invocation_is_a_function_error(client: Any) -> None:
     assert _invoke(client, "/rie-status/502") == (200, "Unhandled", b"RIE says no")
+
+
+def test_a_client_that_leaves_mid_payload_invokes_nothing(served: Served, client: Any) -> None:
+    """It read as an empty payload, which runs the function with {}."""
+    before = served.rie.invocations
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as connection:
+        connection.sendall(
+            f"POST /2015-03-31/functions/{NAME}/invocations HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Length: 100\r\n\r\n".encode()
+        )
+    # An invocation after it: the one left behind, had it been invoked, was handed to RIE first.
+    assert _invoke(client, "/health")[0] == 200
+    assert served.rie.invocations == before + 1
 
 
 def test_an_invocation_rie_never_answers_ends_with_a_service_error(client: Any) -> None:

@@ -223,7 +223,10 @@ class LambdaApi:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            answer = await self._answer(scope, receive)
+            try:
+                answer = await self._answer(scope, receive)
+            except _ClientGone:
+                return
             headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in answer.headers]
             headers.append((b"content-length", str(len(answer.body)).encode()))
             await send({"type": "http.response.start", "status": answer.status, "headers": headers})
@@ -249,7 +252,7 @@ class LambdaApi:
         headers = {
             name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
         }
-        payload = await _read_body(receive)
+        payload = await _read_body(receive, MAX_INVOKE_PAYLOAD_BYTES)
         if payload is None:
             return aws_error(
                 413,
@@ -324,12 +327,7 @@ class LambdaApi:
 
     async def _proxy(self, scope: Scope, receive: Receive) -> _Answer:
         """The request as it came (its Host header too: a SigV4 signature covers it), to the emulator."""
-        body = bytearray()
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+        body = await _read_body(receive) or b""
         target = self.emulator_url + scope["raw_path"].decode("latin-1")
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode("latin-1")
@@ -338,7 +336,7 @@ class LambdaApi:
             for name, value in scope["headers"]
             if name.decode("latin-1").lower() not in _HOP_BY_HOP
         ]
-        request = self._client.build_request(scope["method"], target, headers=headers, content=bytes(body))
+        request = self._client.build_request(scope["method"], target, headers=headers, content=body)
         try:
             response = await self._client.send(request, stream=True)
             try:
@@ -351,17 +349,23 @@ class LambdaApi:
         return _Answer(response.status_code, kept, content)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The request's body, or None past Lambda's limit (read to its end, so the client gets the answer)."""
+class _ClientGone(Exception):
+    """The client left before its request was whole: nothing runs, nobody is answered."""
+
+
+async def _read_body(receive: Receive, limit: int | None = None) -> bytes | None:
+    """The request's body; None when it is over `limit` (read to its end, so the client gets the answer)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size <= MAX_INVOKE_PAYLOAD_BYTES:
+        if limit is None or size <= limit:
             chunks.append(chunk)
         else:
             chunks.clear()
         if not message.get("more_body", False):
-            return None if size > MAX_INVOKE_PAYLOAD_BYTES else b"".join(chunks)
+            return None if limit is not None and size > limit else b"".join(chunks)
