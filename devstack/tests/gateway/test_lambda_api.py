@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +25,7 @@ from devstack.lambdafn.pool import EnvironmentPool
 from devstack.lambdafn.runtime import INVOKE_PATH
 from devstack.supervision import LogCapture, ServerThread
 
-from .gateway_fakes import FakeRie
+from .gateway_fakes import FakeEnvironment, FakeRie
 
 NAME = "fake-api"
 FUNCTION_TIMEOUT_S = 0.5
@@ -50,10 +52,14 @@ def served() -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def client(served: Served) -> Any:
+    return _client(served.url)
+
+
+def _client(url: str) -> Any:
     facts = config.load()
     return boto3.client(
         "lambda",
-        endpoint_url=served.url,
+        endpoint_url=url,
         region_name=facts.aws.region,
         aws_access_key_id=facts.aws.access_key_id,
         aws_secret_access_key=facts.aws.secret_access_key,
@@ -97,3 +103,27 @@ def test_an_invocation_rie_never_answers_ends_with_a_service_error(client: Any) 
         _invoke(client, "/sleep/8")
     error = raised.value.response
     assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (500, "ServiceException")
+
+
+def test_past_the_reserved_concurrency_an_invoke_is_throttled() -> None:
+    """A function with ReservedConcurrentExecutions: 1, one invocation running: Lambda's 429."""
+    pool = EnvironmentPool(FakeEnvironment, max_environments=1, throttle_at_max=True, function_timeout_s=5)
+    names = FunctionNames(NAME, config.load().aws.region, config.LOCAL_ACCOUNT_ID)
+    api = LambdaApi(pool, names, "http://127.0.0.1:9", logs=InvocationLogs(), sink=LogCapture())
+    try:
+        with ServerThread(Gateway(pool)), ServerThread(api) as server:
+            lambda_client = _client(server.url)
+            running = threading.Thread(target=_invoke, args=(lambda_client, "/sleep/3"))
+            running.start()
+            while pool.busy == 0 and running.is_alive():  # until the first one holds the environment
+                time.sleep(0.01)
+            with pytest.raises(ClientError) as raised:
+                _invoke(lambda_client, "/health")
+            running.join()
+    finally:
+        pool.stop_all()
+    error = raised.value.response
+    assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (
+        429,
+        "TooManyRequestsException",
+    )
