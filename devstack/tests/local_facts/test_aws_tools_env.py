@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import pytest
 
 from devstack import config
 from devstack.cli import _banner, aws_tools_exports
-from devstack.environment import AWS_TOOLS, Endpoints
+from devstack.environment import Endpoints
 from devstack.paths import REPO_ROOT
 from devstack.supervision import free_port
 
@@ -67,19 +67,14 @@ def test_the_exports_aim_every_aws_tool_at_the_emulator_and_drop_the_shells_acco
     assert shell["SAM_CLI_TELEMETRY"] == "0"
 
 
-@dataclass(frozen=True)
-class WithLambdaEndpoint(Endpoints):
-    lambda_api: str | None = field(default=None, metadata={AWS_TOOLS: "AWS_ENDPOINT_URL_LAMBDA"})
-
-
 def test_an_endpoint_of_a_service_is_exported_for_that_service_once_it_is_set() -> None:
     aws = config.load().aws
-    base = asdict(endpoints("http://127.0.0.1:4599"))
+    base = endpoints("http://127.0.0.1:4599")
 
-    unset, _ = aws_tools_exports(WithLambdaEndpoint(**base), aws, {})
+    unset, _ = aws_tools_exports(base, aws, {})
     assert "AWS_ENDPOINT_URL_LAMBDA" not in unset
 
-    exports, _ = aws_tools_exports(WithLambdaEndpoint(**base, lambda_api="http://127.0.0.1:9123"), aws, {})
+    exports, _ = aws_tools_exports(replace(base, lambda_api="http://127.0.0.1:9123"), aws, {})
     shell = evaluated(exports, {})
     assert shell["AWS_ENDPOINT_URL_LAMBDA"] == "http://127.0.0.1:9123"
     assert shell["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4599"
