@@ -64,6 +64,7 @@ def _banner(endpoints: Endpoints, token: str, max_environments: int) -> str:
     API (HTTP API v2 gateway -> RIE -> Web Adapter -> uvicorn)  {endpoints.api}
     App (uvicorn directly, for debugging)                        {endpoints.app}
     AWS emulator (MiniStack)                                      {endpoints.aws}
+    Lambda API (Invoke of this function -> the same environments) {endpoints.lambda_api or "-"}
     Firebase Auth emulator                                        http://{endpoints.firebase_auth_host}
     Table {endpoints.table}   Bucket {endpoints.bucket}
 
