@@ -24,7 +24,8 @@ from devstack import paths
 from devstack.supervision import StartupError, free_port
 
 LOCAL_ACCOUNT_ID = "123456789012"
-"""The account id the emulators and the local gateway report (AWS's documentation example)."""
+"""The account id the local gateway reports and synth uses (AWS's documentation example); MiniStack reports
+its own (000000000000), so ARNs of deployed resources are read from it, never built from this."""
 
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
