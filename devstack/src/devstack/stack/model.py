@@ -24,6 +24,8 @@ from devstack.supervision import StartupError
 class Stack:
     config_env: ConfigEnv
     template_path: Path
+    document: Mapping[str, Any]
+    """The template as read (intrinsics unevaluated): `deployed` evaluates it again, without reading it."""
     region: str
     parameters: Mapping[str, Any]
     """Every parameter's value (defaults, samconfig's overrides, the caller's), the pseudo parameters, and
@@ -53,7 +55,7 @@ class Stack:
     def deployed(self, physical_ids: Mapping[str, str], outputs: Mapping[str, str]) -> Stack:
         """The same stack once deployed: Refs to its resources resolve to their physical ids."""
         parameters = {**self.parameters, **physical_ids}
-        evaluator = Evaluator(load(self.template_path), parameters)
+        evaluator = Evaluator(dict(self.document), parameters)
         functions = {logical_id: read_function(evaluator, logical_id) for logical_id in self.functions}
         return replace(self, parameters=parameters, functions=functions, outputs=dict(outputs))
 
@@ -82,6 +84,7 @@ def read_stack(
     return Stack(
         config_env=env,
         template_path=template_path,
+        document=document,
         region=region,
         parameters=parameters,
         resources=resources,
