@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -61,49 +62,51 @@ def _events(client: Any, group: str, since_ms: int) -> list[dict[str, Any]]:
         arguments["nextToken"] = page["nextToken"]
 
 
-def _report_after(events: list[dict[str, Any]], marks: Any) -> dict[str, Any] | None:
-    """The REPORT line that closes the invocation whose line `marks` names, in the same stream."""
-    seen: set[str] = set()
-    for event in events:
-        stream = event["logStreamName"]
-        if marks(event["message"]):
-            seen.add(stream)
-        elif stream in seen and event["message"].startswith("REPORT RequestId: "):
-            return event
-    return None
-
-
-def _wait_for_report(client: Any, group: str, since_ms: int, marks: Any) -> dict[str, Any]:
+def _wait_for(
+    client: Any, group: str, since_ms: int, wanted: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The first event of `group` since `since_ms` that is `wanted`, once shipped (a bounded wait)."""
     deadline = time.monotonic() + SHIPPED_WAIT_S
     while True:
         events = _events(client, group, since_ms)
-        if report := _report_after(events, marks):
-            return report
+        found = [event for event in events if wanted(event)]
+        if found:
+            return found[0]
         if time.monotonic() > deadline:
-            pytest.fail(f"no REPORT line after the request's in {group} within {SHIPPED_WAIT_S} s: {events}")
+            pytest.fail(f"not in {group} within {SHIPPED_WAIT_S} s; it has: {[e['message'] for e in events]}")
         time.sleep(0.2)
 
 
-def _app_line_of(request_id: str) -> Any:
-    def marks(message: str) -> bool:
+def _is_report(event: dict[str, Any]) -> bool:
+    return bool(event["message"].startswith("REPORT RequestId: "))
+
+
+def _names_request(request_id: str) -> Callable[[dict[str, Any]], bool]:
+    """The app's request line for `request_id` (one JSON object per line, backend/shared/logging.py)."""
+
+    def names(event: dict[str, Any]) -> bool:
         try:
-            return bool(json.loads(message).get("request_id") == request_id)
+            return bool(json.loads(event["message"]).get("request_id") == request_id)
         except (ValueError, AttributeError):
             return False
 
-    return marks
+    return names
 
 
 def test_a_request_through_the_gateway_is_in_the_functions_log_group(
     api: httpx.Client, logs_client: Any, outputs: dict[str, str]
 ) -> None:
-    since_ms = int(time.time() * 1000) - 1000
+    """Its REPORT line (any REPORT since the request was sent: nothing else invokes the function meanwhile)
+    and the app's line naming its request id, in the same stream, named as Lambda names it."""
+    group = outputs["FunctionLogGroupName"]
+    assert group == f"/aws/lambda/{outputs['FunctionName']}"
+    since_ms = int(time.time() * 1000)
     response = api.get("/health")
     assert response.status_code == 200
-    group = outputs["FunctionLogGroupName"]
-    report = _wait_for_report(logs_client, group, since_ms, _app_line_of(response.headers["x-request-id"]))
+    report = _wait_for(logs_client, group, since_ms, _is_report)
+    app_line = _wait_for(logs_client, group, since_ms, _names_request(response.headers["x-request-id"]))
     assert STREAM.match(report["logStreamName"]), report["logStreamName"]
-    assert group == f"/aws/lambda/{outputs['FunctionName']}"
+    assert app_line["logStreamName"] == report["logStreamName"]
 
 
 def test_an_invoke_through_lambdas_api_is_in_the_functions_log_group(
@@ -117,16 +120,15 @@ def test_an_invoke_through_lambdas_api_is_in_the_functions_log_group(
         aws_access_key_id=aws.access_key_id,
         aws_secret_access_key=aws.secret_access_key,
     )
-    since_ms = int(time.time() * 1000) - 1000
+    since_ms = int(time.time() * 1000)
     answer = lambda_client.invoke(
         FunctionName=outputs["FunctionName"], Payload=json.dumps(request_event("GET", "/health")).encode()
     )
     request_id = answer["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
-    report = _wait_for_report(
+    report = _wait_for(
         logs_client,
         outputs["FunctionLogGroupName"],
         since_ms,
-        lambda message: message.startswith(f"START RequestId: {request_id}"),
+        lambda event: bool(event["message"].startswith(f"REPORT RequestId: {request_id}")),
     )
-    assert report["message"].startswith(f"REPORT RequestId: {request_id}")
     assert STREAM.match(report["logStreamName"]), report["logStreamName"]
