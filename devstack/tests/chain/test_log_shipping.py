@@ -126,17 +126,19 @@ def test_a_logs_service_that_never_answers_loses_counted_lines_and_never_blocks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(logs, "CLOSE_WAIT_S", 0.5)
+    lines = logs.MAX_BATCH + 2000
     client, printed = StuckLogs(), LogCapture()
     shipper = LogShipper(client, GROUP, where="the stand-in", sink=printed, max_queued=10)
     try:
-        _ship(shipper, [("app", f"line {n}") for n in range(100)], printed)  # returns: nothing waits
+        # More lines than a batch and the queue hold: a tap that waited for room would never return.
+        _ship(shipper, [("app", f"line {n}") for n in range(lines)], printed)
     finally:
         shipper.close()
         client.release.set()  # the stuck call fails now: the lines it held are lost too
     deadline = time.monotonic() + LOG_WAIT_S
-    while shipper.lost < 100 and time.monotonic() < deadline:
+    while shipper.lost < lines and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert shipper.lost == 100
+    assert shipper.lost == lines
     warnings = [line for line in printed.of("logs") if line.startswith("WARNING")]
     assert len(warnings) == 1, printed.of("logs")
     assert any("never reached the stand-in" in line for line in printed.of("logs"))
