@@ -102,6 +102,25 @@ def test_each_environment_gets_a_stream_named_as_lambda_names_it_and_only_the_fu
     assert shipper.lost == 0
 
 
+def test_a_batch_too_large_for_one_call_goes_in_several_and_empty_lines_are_not_shipped() -> None:
+    client = RecordingLogs()
+    calls: list[int] = []
+    put = client.put_log_events
+
+    def counted(*, logGroupName: str, logStreamName: str, logEvents: list[dict[str, Any]]) -> object:
+        calls.append(sum(len(event["message"]) + logs.EVENT_OVERHEAD_BYTES for event in logEvents))
+        return put(logGroupName=logGroupName, logStreamName=logStreamName, logEvents=logEvents)
+
+    client.put_log_events = counted  # type: ignore[method-assign]
+    big = "x" * 200_000
+    with LogShipper(client, GROUP, where="the stand-in", sink=LogCapture()) as shipper:
+        _ship(shipper, [("app", big)] * 12 + [("app", "")], LogCapture())
+    assert len(calls) >= 3
+    assert max(calls) <= logs.MAX_BATCH_BYTES
+    assert sum(len(messages) for messages in client.events.values()) == 12
+    assert shipper.lost == 0
+
+
 def test_log_format_json_makes_lambdas_system_lines_platform_events_and_leaves_the_apps_lines() -> None:
     client = RecordingLogs()
     with LogShipper(client, GROUP, log_format="JSON", where="the stand-in", sink=LogCapture()) as shipper:

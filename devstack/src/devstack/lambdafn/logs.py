@@ -20,6 +20,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -28,8 +29,11 @@ from devstack.supervision import LogSink
 
 #: Lines waiting to be sent; past it new lines are dropped (counted).
 MAX_QUEUED = 10_000
-#: Events per PutLogEvents call (CloudWatch Logs takes 10,000 and 1 MB; lines are short).
+#: Events per PutLogEvents call (CloudWatch Logs takes 10,000).
 MAX_BATCH = 1_000
+#: A call's bytes: CloudWatch Logs takes 1,048,576, counting each event's message plus 26 bytes.
+MAX_BATCH_BYTES = 1_000_000
+EVENT_OVERHEAD_BYTES = 26
 #: How long a line may wait for others to join its batch.
 BATCH_WAIT_S = 0.2
 #: How long `close` lets the thread send what is queued.
@@ -137,7 +141,7 @@ class LogShipper:
 
         def tap(part: str, line: str) -> None:
             downstream(part, line)
-            if is_function_line(part, line):
+            if line and is_function_line(part, line):  # CloudWatch Logs refuses an empty message
                 try:
                     self._queue.put_nowait(_Line(stream, int(time.time() * 1000), line))
                 except queue.Full:
@@ -193,12 +197,13 @@ class LogShipper:
                 }
                 for line in lines
             ]
-            try:
-                if stream not in self._created:
-                    self._create(stream)
-                self.client.put_log_events(logGroupName=self.group, logStreamName=stream, logEvents=events)
-            except Exception as error:  # any failure of the logs service loses these lines, nothing else
-                self._lose(len(events), repr(error))
+            for chunk in _within_call_size(events):
+                try:
+                    if stream not in self._created:
+                        self._create(stream)
+                    self.client.put_log_events(logGroupName=self.group, logStreamName=stream, logEvents=chunk)
+                except Exception as error:  # any failure of the logs service loses these lines, nothing else
+                    self._lose(len(chunk), repr(error))
 
     def _create(self, stream: str) -> None:
         try:
@@ -218,3 +223,18 @@ class LogShipper:
                 f"WARNING: function log lines are not reaching {self.where} ({why}); requests are "
                 "unaffected. Lost lines are counted and reported at stop.",
             )
+
+
+def _within_call_size(events: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """`events` in order, in chunks that one PutLogEvents call takes."""
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for event in events:
+        event_size = len(event["message"].encode()) + EVENT_OVERHEAD_BYTES
+        if chunk and size + event_size > MAX_BATCH_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(event)
+        size += event_size
+    if chunk:
+        yield chunk
