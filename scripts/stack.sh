@@ -71,7 +71,7 @@ cmd_logs() {
     need_sam
     local args=(--stack-name "$(stack_name "$env")" --name ApiFunction)
     if [[ "${1:-}" == "--tail" ]]; then args+=(--tail); else args+=(--start-time "${LOGS_SINCE:-10mins ago}"); fi
-    [[ "$env" != local ]] || echo "(local: the emulator never runs the function; the local chain's logs are in make dev's output)" >&2
+    [[ "$env" != local ]] || echo "(local: the lines make dev's chain shipped to the emulator)" >&2
     sam logs "${args[@]}"
 }
 

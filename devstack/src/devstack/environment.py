@@ -19,6 +19,8 @@ from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from botocore.config import Config
+
 from devstack import config, paths
 from devstack.apigw.api_config import warn_unemulated
 from devstack.apigw.gateway import Gateway
@@ -26,6 +28,7 @@ from devstack.deploy import deploy_to_emulator, emulator_session
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
 from devstack.lambdafn.invoke_api import FunctionNames, LambdaApi
+from devstack.lambdafn.logs import LogShipper
 from devstack.local_function import ChainFactory, LocalFunction
 from devstack.stack.function import FunctionConfig
 from devstack.stack.model import Stack, local_stack
@@ -144,12 +147,35 @@ def chain_variables(facts: config.LocalFacts, overrides: Mapping[str, str]) -> d
     return declared.variables({**facts.aws.client_environment(), **overrides})
 
 
-def deployed_function(stack: Stack, aws: config.AwsEmulator, endpoint: str) -> FunctionNames:
-    """The deployed function as the emulator names it: its physical name (the Ref the deployed stack resolved)
-    and its ARN's region and account (the emulator's own account, not AWS's documentation example)."""
-    name = str(stack.parameters[FUNCTION])
+def deployed_function(stack: Stack, aws: config.AwsEmulator, endpoint: str) -> dict[str, Any]:
+    """The deployed function's configuration as the emulator holds it (get-function-configuration), found by
+    its physical name (the Ref the deployed stack resolved)."""
     client: Any = emulator_session(aws).client("lambda", endpoint_url=endpoint)
-    return FunctionNames.of_arn(client.get_function_configuration(FunctionName=name)["FunctionArn"])
+    configuration: dict[str, Any] = client.get_function_configuration(
+        FunctionName=str(stack.parameters[FUNCTION])
+    )
+    return configuration
+
+
+def log_shipper(
+    configuration: Mapping[str, Any], aws: config.AwsEmulator, endpoint: str, sink: LogSink
+) -> LogShipper:
+    """Ships the function's lines to the emulator's CloudWatch Logs where Lambda would write them: the group
+    and format of the deployed function's LoggingConfig (Lambda's default group when it has none). A slow
+    emulator costs lines, not requests: each call gives up soon and is not retried."""
+    logging_config = configuration.get("LoggingConfig") or {}
+    client = emulator_session(aws).client(
+        "logs",
+        endpoint_url=endpoint,
+        config=Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1}),
+    )
+    return LogShipper(
+        client,
+        logging_config.get("LogGroup") or f"/aws/lambda/{configuration['FunctionName']}",
+        log_format=logging_config.get("LogFormat", "Text"),
+        where=f"the AWS emulator's CloudWatch Logs at {endpoint}",
+        sink=sink,
+    )
 
 
 @contextmanager
@@ -226,8 +252,13 @@ def local_environment(
         )
         declared = deployed_stack.function(FUNCTION)
         variables = function_variables(declared, facts, endpoints, sink)
+        configuration = deployed_function(deployed_stack, facts.aws, aws)
+        # Stops after the environments (an ExitStack unwinds in reverse): their last lines are shipped too.
+        shipper = exits.enter_context(log_shipper(configuration, facts.aws, aws, sink))
         function = LocalFunction(
-            ChainFactory(facts, artifact, variables, tools, sink), declared, facts.max_environments
+            ChainFactory(facts, artifact, variables, tools, sink, shipper=shipper),
+            declared,
+            facts.max_environments,
         )
         exits.callback(function.environments.stop_all)  # in case the gateway could not stop them itself
         exits.enter_context(forward_logs(["uvicorn", "devstack.gateway"], "gateway", sink))
@@ -239,7 +270,7 @@ def local_environment(
         parts.add(gateway)
         # Lambda's API for the deployed function, through the same environments; every other Lambda call goes
         # on to the emulator.
-        names = deployed_function(deployed_stack, facts.aws, aws)
+        names = FunctionNames.of_arn(configuration["FunctionArn"])
         lambda_api = LambdaApi(function.environments, names, aws, logs=function.factory.logs, sink=sink)
         parts.add(exits.enter_context(ServerThread(lambda_api, port=ports.lambda_api, part="lambda api")))
         function.warm_up()

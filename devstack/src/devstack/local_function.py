@@ -13,6 +13,7 @@ from pathlib import Path
 from devstack import config
 from devstack.apigw.event_builder import request_event
 from devstack.lambdafn.invoke_api import InvocationLogs
+from devstack.lambdafn.logs import LogShipper
 from devstack.lambdafn.pool import EnvironmentPool, NoEnvironmentError, ThrottledError
 from devstack.lambdafn.runtime import LambdaChain
 from devstack.stack.function import FunctionConfig
@@ -40,6 +41,8 @@ class ChainFactory:
     sink: LogSink
     logs: InvocationLogs = field(default_factory=InvocationLogs)
     """Every environment's output is tapped here too, for Lambda's API (LogType Tail)."""
+    shipper: LogShipper | None = None
+    """Where every environment's function lines go to CloudWatch Logs (make dev); None ships nothing."""
 
     def __call__(self, number: int) -> LambdaChain:
         ports = self.facts.ports
@@ -54,7 +57,7 @@ class ChainFactory:
             runtime_api_port=runtime_api,
             app_port=app,
             tools=self.tools,
-            log_sink=self.logs.sink(number, named),
+            log_sink=self.logs.sink(number, self.shipper.tap(named) if self.shipper else named),
         )
 
 
