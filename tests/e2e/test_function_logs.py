@@ -11,13 +11,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
 from devstack import config
 from devstack.apigw.event_builder import request_event
-from devstack.deploy import deployed_stack
+from devstack.deploy import deployed_stack, emulator_session
 from devstack.stack.model import local_stack
 from tests.support.target import Target
 
@@ -40,14 +39,7 @@ def outputs(target: Target) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def logs_client(target: Target) -> Any:
-    aws = config.load().aws
-    return boto3.client(
-        "logs",
-        endpoint_url=target.endpoints.aws,
-        region_name=aws.region,
-        aws_access_key_id=aws.access_key_id,
-        aws_secret_access_key=aws.secret_access_key,
-    )
+    return emulator_session(config.load().aws).client("logs", endpoint_url=target.endpoints.aws)
 
 
 def _events(client: Any, group: str, since_ms: int) -> list[dict[str, Any]]:
@@ -112,13 +104,8 @@ def test_a_request_through_the_gateway_is_in_the_functions_log_group(
 def test_an_invoke_through_lambdas_api_is_in_the_functions_log_group(
     target: Target, logs_client: Any, outputs: dict[str, str]
 ) -> None:
-    aws = config.load().aws
-    lambda_client = boto3.client(
-        "lambda",
-        endpoint_url=target.endpoints.lambda_api,
-        region_name=aws.region,
-        aws_access_key_id=aws.access_key_id,
-        aws_secret_access_key=aws.secret_access_key,
+    lambda_client = emulator_session(config.load().aws).client(
+        "lambda", endpoint_url=target.endpoints.lambda_api
     )
     since_ms = int(time.time() * 1000)
     answer = lambda_client.invoke(

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devstack import config
 from devstack.apigw.event_builder import request_event
-from devstack.deploy import deployed_stack
+from devstack.deploy import deployed_stack, emulator_session
 from devstack.stack.model import local_stack
 from tests.support.target import Target
 
@@ -27,13 +26,9 @@ def lambda_client(target: Target) -> Any:
         pytest.skip(
             "compose serves no Lambda API yet: aws lambda invoke runs the function under make dev only"
         )
-    aws = config.load().aws
-    return boto3.client(
+    return emulator_session(config.load().aws).client(
         "lambda",
         endpoint_url=target.endpoints.lambda_api,
-        region_name=aws.region,
-        aws_access_key_id=aws.access_key_id,
-        aws_secret_access_key=aws.secret_access_key,
         config=Config(retries={"max_attempts": 0}, read_timeout=60),
     )
 
