@@ -7,7 +7,8 @@
 #   scripts/engine.sh env      print the export lines for eval: eval "$(scripts/engine.sh env)"
 #
 # The private engine is Debian's docker.io (installed with apt-get when dockerd is missing), started with
-# --iptables=false --bridge=none: containers cannot reach anything outside this machine, and nothing this
+# --iptables=false --ip-masq=false --ip-forward=false: containers cannot reach anything outside this machine
+# (the default bridge, which `sam local` needs, gets no NAT and no forwarding), and nothing this
 # script does changes the host's firewall or network. Builds that need a package registry use the host network
 # instead (`docker build --network host`, compose `build: network: host`).
 # The install leaves the package's system units masked, so no system engine ever starts from it (at boot
@@ -166,7 +167,7 @@ cmd_start() {
   # setsid: its own session, so the caller's Ctrl-C or job control never reaches it; it ends with `stop`.
   setsid dockerd \
     --config-file "$CONFIG_FILE" \
-    --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false --bridge=none \
+    --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false \
     --storage-driver overlay2 \
     --data-root "$DATA_ROOT" --exec-root "$EXEC_ROOT" \
     -H "unix://$SOCK" --pidfile "$PIDFILE" \
