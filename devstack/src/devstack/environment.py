@@ -1,18 +1,18 @@
 """The runner: the whole local environment, started the same way by `make dev` and by the e2e tests. The only
 part of devstack that knows the stack model, the gateway and the execution environments together.
 
-Order: the stack model (template.yml + samconfig.toml's local env, read once) -> MiniStack (+ its ready.d
-hooks) -> (deploy template.yml to it, while the Firebase emulator boots) -> the HTTP API gateway, in this
-process, in front of the function's execution environments (each a Lambda chain running the built artifact,
-started on demand) -> Lambda's API for the function, on the same environments -> a warm-up request (the
-first cold start).
+Order: the stack model (template.yml + samconfig.toml's local env, read once) -> the Firebase emulator
+(started, not waited for: everything up to the warm-up overlaps its boot) -> MiniStack (+ its ready.d hooks)
+-> deploy template.yml to it (skipped when unchanged since the last deploy to the kept state) -> the HTTP API
+gateway, in this process, in front of the function's execution environments (each a Lambda chain running the
+built artifact, started on demand) -> Lambda's API for the function, on the same environments -> a warm-up
+request (the first cold start) -> the Firebase emulator serving.
 Everything stops in reverse order.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import astuple, dataclass, field, fields
@@ -24,8 +24,8 @@ from botocore.config import Config
 from devstack import config, paths
 from devstack.apigw.api_config import warn_unemulated
 from devstack.apigw.gateway import Gateway
-from devstack.deploy import deploy_to_emulator, emulator_session
-from devstack.emulators.firebase import firebase_auth
+from devstack.deploy import deploy_to_emulator, deploy_unless_unchanged, emulator_session
+from devstack.emulators.firebase import firebase_auth_booting
 from devstack.emulators.ministack import ministack
 from devstack.lambdafn.invoke_api import FunctionNames, LambdaApi
 from devstack.lambdafn.logs import LogShipper
@@ -44,6 +44,8 @@ from devstack.supervision import (
 from devstack.tools import LambdaTools
 
 FUNCTION = "ApiFunction"
+DEPLOY_RECORD = "deployed-stack.sha256"
+"""Kept with MiniStack's state: the fingerprint of the stack it holds (deploy.deploy_unless_unchanged)."""
 
 AWS_TOOLS = "aws_tools"
 """An endpoint's metadata key: the variable that sends AWS's tools (CLI, SAM CLI, boto3) to it."""
@@ -206,6 +208,18 @@ def local_environment(
         require_free_port(part, port, var)
     parts = Parts()
     with ExitStack() as exits:
+        # The Firebase emulator boots first and longest (CPU-bound): MiniStack, the deploy, the gateway and
+        # the first cold start all happen meanwhile; nothing of theirs calls it before it is waited for.
+        firebase = exits.enter_context(
+            firebase_auth_booting(
+                facts.firebase,
+                ports.firebase,
+                data_dir=data_dir and data_dir / "firebase-auth",
+                sink=sink,
+                parts=parts,
+                stack_ports=astuple(ports),
+            )
+        )
         aws = exits.enter_context(
             ministack(
                 facts.aws,
@@ -215,38 +229,17 @@ def local_environment(
                 parts=parts,
             )
         )
-        # Deploying (~10 s) overlaps the Firebase emulator's boot (~15-30 s, CPU-bound).
-        deployed: list[Stack] = []
-        failures: list[BaseException] = []
-
-        def deploy() -> None:
-            try:
-                deployed.append(deploy_to_emulator(stack, facts.aws, aws, sink=sink))
-            except BaseException as error:  # re-raised in the main thread below
-                failures.append(error)
-
-        deployer = threading.Thread(target=deploy, name="deploy")
-        deployer.start()
-        try:
-            auth_host = exits.enter_context(
-                firebase_auth(
-                    facts.firebase,
-                    ports.firebase,
-                    data_dir=data_dir and data_dir / "firebase-auth",
-                    sink=sink,
-                    parts=parts,
-                    stack_ports=astuple(ports),
-                )
+        deployed_stack = (
+            deploy_unless_unchanged(
+                stack, facts.aws, aws, record=data_dir / "ministack" / DEPLOY_RECORD, sink=sink
             )
-        finally:
-            deployer.join()
-        if failures:
-            raise failures[0]
-        (deployed_stack,) = deployed
+            if data_dir is not None
+            else deploy_to_emulator(stack, facts.aws, aws, sink=sink)
+        )
         endpoints = endpoints_for(
             facts,
             aws=aws,
-            firebase_auth_host=auth_host,
+            firebase_auth_host=firebase.host,
             outputs=dict(deployed_stack.outputs),
             lambda_api=True,
         )
@@ -274,4 +267,5 @@ def local_environment(
         lambda_api = LambdaApi(function.environments, names, aws, logs=function.factory.logs, sink=sink)
         parts.add(exits.enter_context(ServerThread(lambda_api, port=ports.lambda_api, part="lambda api")))
         function.warm_up()
+        firebase.wait_ready()
         yield RunningEnvironment(endpoints, deployed_stack, function, parts)

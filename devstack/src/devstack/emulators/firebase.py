@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from devstack import config, paths
 from devstack.supervision import (
@@ -66,6 +67,50 @@ def emulator_command(
     return argv
 
 
+class Booting(NamedTuple):
+    host: str
+    """host:port, the FIREBASE_AUTH_EMULATOR_HOST value (known before the emulator serves)."""
+    wait_ready: Callable[[], None]
+    """Returns once the emulator serves; raises StartupError, with its last lines, when it does not."""
+
+
+@contextmanager
+def firebase_auth_booting(
+    firebase: config.FirebaseEmulator,
+    port: int,
+    *,
+    data_dir: Path | None = None,
+    sink: LogSink = print_sink,
+    parts: Parts | None = None,
+    stack_ports: Collection[int] = (),
+) -> Iterator[Booting]:
+    """The emulator on 127.0.0.1:`port`, started but not waited for: its boot (the longest of the local
+    environment's, CPU-bound) overlaps whatever the caller starts before `wait_ready()`. Its process joins
+    `parts`, when given; its own ports are none of `stack_ports` (the rest of the stack)."""
+    require_demo_project(firebase)
+    if not CLI.exists():
+        raise StartupError("firebase: firebase-tools is not installed. Run `make install`.")
+    require_free_port("firebase", port, "FIREBASE_AUTH_PORT")
+    with tempfile.TemporaryDirectory(prefix="firebase-emulator-") as config_dir:
+        argv = emulator_command(firebase, port, Path(config_dir), data_dir, stack_ports)
+        env = {**os.environ, "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true", "CI": "true"}
+        process = ManagedProcess("firebase", argv, env=env, cwd=Path(config_dir), sink=sink)
+        host = f"127.0.0.1:{port}"
+
+        def wait_ready() -> None:
+            process.wait_ready(
+                lambda: http_ok(f"http://{host}/"),
+                deadline_s=READY_S,
+                what="serving",
+                fix="Check Node 20+ is installed, then `make install`.",
+            )
+
+        with running(process):
+            if parts is not None:
+                parts.add(process)
+            yield Booting(host, wait_ready)
+
+
 @contextmanager
 def firebase_auth(
     firebase: config.FirebaseEmulator,
@@ -76,24 +121,9 @@ def firebase_auth(
     parts: Parts | None = None,
     stack_ports: Collection[int] = (),
 ) -> Iterator[str]:
-    """The emulator on 127.0.0.1:`port`; yields host:port (the FIREBASE_AUTH_EMULATOR_HOST value).
-    Its process joins `parts`, when given; its own ports are none of `stack_ports` (the rest of the stack)."""
-    require_demo_project(firebase)
-    if not CLI.exists():
-        raise StartupError("firebase: firebase-tools is not installed. Run `make install`.")
-    require_free_port("firebase", port, "FIREBASE_AUTH_PORT")
-    with tempfile.TemporaryDirectory(prefix="firebase-emulator-") as config_dir:
-        argv = emulator_command(firebase, port, Path(config_dir), data_dir, stack_ports)
-        env = {**os.environ, "FIREBASE_CLI_DISABLE_UPDATE_CHECK": "true", "CI": "true"}
-        process = ManagedProcess("firebase", argv, env=env, cwd=Path(config_dir), sink=sink)
-        host = f"127.0.0.1:{port}"
-        with running(process):
-            if parts is not None:
-                parts.add(process)
-            process.wait_ready(
-                lambda: http_ok(f"http://{host}/"),
-                deadline_s=READY_S,
-                what="serving",
-                fix="Check Node 20+ is installed, then `make install`.",
-            )
-            yield host
+    """The emulator on 127.0.0.1:`port`, serving; yields host:port (the FIREBASE_AUTH_EMULATOR_HOST value)."""
+    with firebase_auth_booting(
+        firebase, port, data_dir=data_dir, sink=sink, parts=parts, stack_ports=stack_ports
+    ) as booting:
+        booting.wait_ready()
+        yield booting.host
