@@ -1,5 +1,6 @@
 """sam build + deploy -> update -> delete of the real template against a MiniStack of its own (~40 s),
-through devstack's deploy path (the one `make dev`, `make deploy-local` and CI use).
+through devstack's deploy path (the one `make dev`, `make deploy-local` and CI use), and `make dev`'s deploy
+that is skipped only while nothing it deploys changed and the stack is there.
 
 What it proves: the template deploys through the SAM transform on the emulator, its outputs read back,
 a parameter change updates the stack in place, and `sam delete` removes everything. It cannot prove that the
@@ -16,11 +17,17 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devstack import config
-from devstack.deploy import delete_from_emulator, deploy_to_emulator, emulator_session
+from devstack.deploy import (
+    delete_from_emulator,
+    deploy_to_emulator,
+    deploy_unless_unchanged,
+    emulator_session,
+)
 from devstack.emulators.ministack import ministack
 from devstack.paths import TEMPLATE
 from devstack.stack.model import local_stack
 from devstack.stack.samconfig import LOCAL, config_env
+from devstack.supervision import LogCapture
 from tests.support.build import sam_build
 
 pytestmark = pytest.mark.integration
@@ -95,3 +102,52 @@ def test_deploy_update_destroy(facts: config.LocalFacts, emulator: str, built_te
         outputs["TableName"]
         not in session.client("dynamodb", endpoint_url=emulator).list_tables()["TableNames"]
     )
+
+
+def _deploys(
+    facts: config.LocalFacts, emulator: str, built_template: Path, record: Path, **overrides: str
+) -> bool:
+    """`make dev`'s deploy of the private build; True when the SAM CLI ran (False: skipped)."""
+    capture = LogCapture()
+    deploy_unless_unchanged(
+        local_stack(facts, overrides=overrides),
+        facts.aws,
+        emulator,
+        record=record,
+        template_file=built_template,
+        sink=capture,
+    )
+    return any("Deploying with following values" in line for line in capture.of("deploy"))
+
+
+def test_make_dev_skips_only_an_unchanged_deploy_of_a_stack_that_is_there(
+    facts: config.LocalFacts, emulator: str, built_template: Path, tmp_path: Path
+) -> None:
+    record = tmp_path / "deployed-stack.sha256"
+    original = built_template.read_text()
+    try:
+        assert _deploys(facts, emulator, built_template, record)  # nothing deployed yet
+        assert not _deploys(facts, emulator, built_template, record)  # a restart, nothing changed
+        assert _stack(facts, emulator) is not None
+
+        built_template.write_text(
+            original.replace("        Variables:\n", "        Variables:\n          MARKER: changed\n", 1)
+        )
+        assert _deploys(facts, emulator, built_template, record)  # a changed template
+        function = (
+            emulator_session(facts.aws)
+            .client("lambda", endpoint_url=emulator)
+            .get_function_configuration(FunctionName=f"{STACK}-api")
+        )
+        assert function["Environment"]["Variables"]["MARKER"] == "changed"
+        assert not _deploys(facts, emulator, built_template, record)
+
+        assert _deploys(facts, emulator, built_template, record, LogRetentionDays="3")  # a parameter
+        (built_template.parent / "ApiFunction" / "run.sh").touch()  # a rebuilt artifact
+        assert _deploys(facts, emulator, built_template, record, LogRetentionDays="3")
+
+        delete_from_emulator(local_stack(facts), facts.aws, emulator, sink=LogCapture())  # state wiped
+        assert _deploys(facts, emulator, built_template, record, LogRetentionDays="3")
+        assert _stack(facts, emulator) is not None
+    finally:
+        built_template.write_text(original)
