@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -45,6 +46,19 @@ class Row:
 
 def not_run(group: str, metric: str, why: str) -> Row:
     return Row(group, metric, None, "", note=f"not run: {why}")
+
+
+RESULTS = paths.REPO_ROOT / "bench" / "results.json"
+"""The README links it: only a full run (every group, not BENCH_QUICK) writes it."""
+
+
+def committed(group: str, metric: str) -> float | None:
+    """`ours` of a row in the last committed full run (bench/results.json), to compare this run with."""
+    if not RESULTS.is_file():
+        return None
+    rows = json.loads(RESULTS.read_text())["rows"]
+    found = [row["ours"] for row in rows if row["group"] == group and row["metric"] == metric]
+    return found[0] if found else None
 
 
 def median(values: Sequence[float]) -> float:

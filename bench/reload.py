@@ -1,7 +1,7 @@
 """Hot reload, as `make dev` does it: a file saved under backend/ (a copy of it, watched as make dev watches
 backend/) → the new code served through the gateway, with requests every 100 ms throughout and a note
-written before read back after (a reload swaps the function's environments only). The fidelity issue's
-target: under 2 s."""
+written before read back after (a reload swaps the function's environments only). Against LocalStack's
+documented hot reload (0.7 s); the target is 0.5 s, and the note gives the last committed run's figure."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ from pathlib import Path
 
 import httpx
 
-from bench.measure import Row, median, quiet, rounds
+from bench.measure import Row, committed, median, quiet, rounds
 from devstack.emulators import firebase_accounts
 from devstack.environment import RunningEnvironment
 from devstack.reload import Reloader, copy_project
 
 GROUP = "hot reload"
 ROUTE = Path("api/routes/health.py")
-TARGET_MS = 2000.0
+METRIC = "save → new code served through the chain"
+TARGET_MS = 500.0
+LOCALSTACK_MS = 700.0
 POLL_S = 0.1  # as a developer polls, and as the fidelity issue found the crash
 
 
@@ -78,17 +80,19 @@ def run(environment: RunningEnvironment) -> list[Row]:
             watcher.join(timeout=30)
         kept = httpx.get(f"{api}/notes/{note.json()['id']}", headers=auth, timeout=30).status_code == 200
     answers = ", ".join(f"{status}: {statuses.count(status)}" for status in sorted(set(statuses)))
+    last = committed(GROUP, METRIC)
     return [
         Row(
             GROUP,
-            "save → new code served through the chain",
+            METRIC,
             median(served_s) * 1000,
             "ms",
-            baseline=TARGET_MS,
-            baseline_name="the fidelity issue's target",
+            baseline=LOCALSTACK_MS,
+            baseline_name="LocalStack's documented hot reload",
             note=(
-                f"{len(served_s)} reloads, requests meanwhile answered {answers}; a note written before: "
-                f"{'kept' if kept else 'LOST'}"
+                f"target {TARGET_MS:.0f} ms; last committed run "
+                f"{'—' if last is None else f'{last:.0f} ms'}; {len(served_s)} reloads, requests meanwhile "
+                f"answered {answers}; a note written before: {'kept' if kept else 'LOST'}"
             ),
         )
     ]

@@ -21,12 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import artifact, cold_start, latency, per_request, reload, sam_local, start, suites
-from bench.measure import QUICK, Row, not_run
+from bench.measure import QUICK, RESULTS, Row, not_run
 from devstack import paths
 from devstack.tools import lambda_python_bin_dir
 
-RESULTS = Path(__file__).with_name("results.json")
-"""The README links it: only a full run (every group, not BENCH_QUICK) writes it."""
 PARTIAL_RESULTS = paths.LOCAL_STATE / "bench-partial.json"
 GROUPS = ["cold start", "latency", "start", "per request", "suites", "artifact", "sam local"]
 

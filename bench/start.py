@@ -25,7 +25,7 @@ from devstack.emulators.ministack import ministack
 from devstack.environment import RunningEnvironment, local_environment
 
 GROUP = "start"
-MAKE_DEV_TARGET_S = 15.0
+MAKE_DEV_TARGET_S = 6.0
 MAKE_DEV_LIMIT_S = 300.0
 
 
@@ -126,9 +126,12 @@ def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -
             "make dev, warm (tools, build and data present)",
             make_dev_warm_s,
             "s",
-            MAKE_DEV_TARGET_S,
-            "the benchmarks issue's target",
-            note=f"its first start in a fresh state dir: {first_s:.1f} s (deploy, dev user)",
+            firebase_s,
+            "the Firebase emulator alone (the floor)",
+            note=(
+                f"target {MAKE_DEV_TARGET_S:.0f} s; its first start in a fresh state dir: {first_s:.1f} s "
+                "(deploy, dev user)"
+            ),
         ),
         Row(
             GROUP,
