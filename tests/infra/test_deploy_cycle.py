@@ -146,6 +146,12 @@ def test_make_dev_skips_only_an_unchanged_deploy_of_a_stack_that_is_there(
         (built_template.parent / "ApiFunction" / "run.sh").touch()  # a rebuilt artifact
         assert _deploys(facts, emulator, built_template, record, LogRetentionDays="3")
 
+        assert not _deploys(facts, emulator, built_template, record, LogRetentionDays="3")
+        deploy_to_emulator(  # a user's own `samlocal deploy` of another version
+            local_stack(facts), facts.aws, emulator, template_file=built_template, sink=LogCapture()
+        )
+        assert _deploys(facts, emulator, built_template, record, LogRetentionDays="3")
+
         delete_from_emulator(local_stack(facts), facts.aws, emulator, sink=LogCapture())  # state wiped
         assert _deploys(facts, emulator, built_template, record, LogRetentionDays="3")
         assert _stack(facts, emulator) is not None

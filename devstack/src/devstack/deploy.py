@@ -110,13 +110,17 @@ def deploy_fingerprint(stack: Stack, template_file: Path) -> str:
 DEPLOYED_STATUSES = ("CREATE_COMPLETE", "UPDATE_COMPLETE")
 
 
-def _stack_is_there(stack: Stack, aws: config.AwsEmulator, endpoint: str) -> bool:
+def _stack_version(stack: Stack, aws: config.AwsEmulator, endpoint: str) -> str | None:
+    """When the emulator's stack was last created or updated, by anyone (a user's own `samlocal deploy`
+    too); None when it is not there, deployed whole."""
     cloudformation: Any = emulator_session(aws).client("cloudformation", endpoint_url=endpoint)
     try:
         described = cloudformation.describe_stacks(StackName=stack.name)["Stacks"]
     except ClientError:  # "Stack with id ... does not exist"
-        return False
-    return bool(described) and described[0]["StackStatus"] in DEPLOYED_STATUSES
+        return None
+    if not described or described[0]["StackStatus"] not in DEPLOYED_STATUSES:
+        return None
+    return str(described[0].get("LastUpdatedTime") or described[0]["CreationTime"])
 
 
 def deploy_unless_unchanged(
@@ -128,11 +132,13 @@ def deploy_unless_unchanged(
     template_file: Path = paths.BUILD_DIR / "template.yaml",
     sink: LogSink = print_sink,
 ) -> Stack:
-    """`deploy_to_emulator`, skipped when the emulator holds the stack, deployed whole from the same
-    template, parameters and artifact: `record` (kept with the emulator's state) holds the fingerprint of the
-    last deploy that succeeded. `make dev`'s restart then costs no SAM CLI run (seconds of CPU)."""
+    """`deploy_to_emulator`, skipped when the emulator holds the stack exactly as this function last
+    deployed it, from the same template, parameters and artifact: `record` (kept with the emulator's state)
+    holds that deploy's fingerprint and the stack's version after it, so a stack deleted or deployed by
+    anyone else since is deployed again. `make dev`'s restart then costs no SAM CLI run (seconds of CPU)."""
     fingerprint = deploy_fingerprint(stack, template_file)
-    if record.is_file() and record.read_text() == fingerprint and _stack_is_there(stack, aws, endpoint):
+    version = _stack_version(stack, aws, endpoint)
+    if version is not None and record.is_file() and record.read_text() == f"{fingerprint} {version}":
         sink(
             "deploy", f"{stack.name}: template, parameters and artifact unchanged since its last deploy: kept"
         )
@@ -140,7 +146,7 @@ def deploy_unless_unchanged(
     record.unlink(missing_ok=True)  # a deploy that fails must not leave the old record standing
     deployed = deploy_to_emulator(stack, aws, endpoint, template_file=template_file, sink=sink)
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(fingerprint)
+    record.write_text(f"{fingerprint} {_stack_version(stack, aws, endpoint)}")
     return deployed
 
 
