@@ -1,8 +1,9 @@
 """Firebase ID token verification (firebase-admin), behind the domain's TokenVerifier port.
 
-firebase-admin and google-auth are imported at the first verification, not with this module: ~0.4 s of CPU
-at every cold start (without bytecode, as Lambda runs the zip) that /health and a first unauthenticated
-request do not need. tests/integration/test_built_artifact.py imports every module named here.
+firebase-admin and google-auth are imported with this module and the client is built with the verifier, in the
+function's init (which Lambda runs with a CPU boost): since the API's JWT authorizer refuses unauthenticated
+requests before the function, nearly every request that reaches it verifies a token, and a lazy import would
+only move that cost into the first one. tests/integration/test_built_artifact.py imports every module here.
 """
 
 import hashlib
@@ -10,16 +11,18 @@ import json
 import logging
 import os
 import time
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import firebase_admin
+import google.auth.aws
+import google.auth.credentials
+import google.auth.exceptions
+from firebase_admin import auth, credentials, exceptions
 
 from domain.entities import Principal
 from domain.errors import AuthenticationFailed, ServiceUnavailable
 from domain.ports import TokenVerifier
 from infrastructure.outbound import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, RETRIES
-
-if TYPE_CHECKING:
-    from firebase_admin import auth
 
 logger = logging.getLogger(__name__)
 
@@ -39,21 +42,15 @@ def credential_for_revocation_checks(config: str | None) -> Any:
     firebase-admin takes a google-auth credential as it is.
     """
     if config:  # validated by Settings: workload identity federation with an AWS source
-        import google.auth.aws
-
         info = json.loads(config)
         # Built without I/O; a token is fetched (from Lambda's own role credentials) at the first check.
         return google.auth.aws.Credentials.from_info(info, scopes=_ADMIN_SCOPES)  # type: ignore[no-untyped-call]
     if os.environ.get("GOOGLE_APPLICATION_CREDENTIALS"):
-        from firebase_admin import credentials
-
         return credentials.ApplicationDefault()
-    import google.auth.credentials
-
     return google.auth.credentials.AnonymousCredentials()  # type: ignore[no-untyped-call]  # google-auth lacks hints here
 
 
-def _limit_admin_api_retries(client: "auth.Client") -> None:
+def _limit_admin_api_retries(client: auth.Client) -> None:
     """At most RETRIES retries, at once, for the Admin API calls (revocation checks).
 
     firebase-admin retries them up to four more times on a 500 or 503, with backoff, sleeping for as long
@@ -85,20 +82,15 @@ class FirebaseTokenVerifier(TokenVerifier):
     ) -> None:
         self._project_id = project_id
         self._emulator_host = emulator_host
-        # A configuration is built now (no I/O), so one google-auth cannot use stops the app at startup
-        # instead of failing inside verify(), where its ValueError read as a rejected token: 401 for every
-        # request. Without one, the anonymous credential waits for the first verification.
-        config = google_credentials_config
+        # Built now (no I/O), so a configuration google-auth cannot use stops the app at startup instead of
+        # failing inside verify(), where its ValueError read as a rejected token: 401 for every request.
         try:
-            self._configured_credential = credential_for_revocation_checks(config) if config else None
+            credential = credential_for_revocation_checks(google_credentials_config)
         except ValueError as error:
             raise ValueError(f"GOOGLE_CREDENTIALS_CONFIG cannot be used: {error}") from error
+        self._client = self._build_client(credential)
 
     def verify(self, token: str, *, check_revoked: bool) -> Principal:
-        client = self._client  # outside the try: a setup failure is a 500, never a rejected token
-        import google.auth.exceptions  # loaded with the client: these cost nothing more
-        from firebase_admin import auth, exceptions
-
         rejected = (
             auth.InvalidIdTokenError,  # includes expired, revoked, wrong project, bad signature
             auth.UserDisabledError,
@@ -106,7 +98,7 @@ class FirebaseTokenVerifier(TokenVerifier):
             ValueError,  # empty or not a string
         )
         try:
-            claims = client.verify_id_token(token, check_revoked=check_revoked)
+            claims = self._client.verify_id_token(token, check_revoked=check_revoked)
             if self._emulator_host is not None:
                 _refuse_expired(claims)
         except rejected as error:
@@ -119,19 +111,15 @@ class FirebaseTokenVerifier(TokenVerifier):
             raise ServiceUnavailable("authentication service is unavailable") from error
         return Principal(uid=claims["uid"], email=claims.get("email"), role=claims.get("role"))
 
-    @cached_property
-    def _client(self) -> "auth.Client":
-        """Built at the first verification (firebase-admin reads the emulator host from os.environ then)."""
-        import firebase_admin
-        from firebase_admin import auth
-
+    def _build_client(self, credential: Any) -> auth.Client:
+        """firebase-admin reads the emulator host from os.environ when the client is built: aligned first."""
         self._align_emulator_environment()
         name = f"token-verifier:{self._project_id}:{self._emulator_host or 'google'}"
         try:
             app = firebase_admin.get_app(name)
         except ValueError:
             app = firebase_admin.initialize_app(
-                self._configured_credential or credential_for_revocation_checks(None),
+                credential,
                 # Per attempt of the certificate fetch and of every Admin API call; firebase-admin's
                 # default is 120 s, four times the function's Timeout. requests takes (connect, read).
                 options={"projectId": self._project_id, "httpTimeout": (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)},
@@ -156,8 +144,6 @@ def _refuse_expired(claims: dict[str, Any]) -> None:
     """firebase-admin checks only the shape of an emulator token, not its `exp`: the deployed API (RS256)
     refuses an expired token, so the local one does too, or a client that never refreshes would work
     locally only. (Unsigned tokens stay accepted: the emulator issues no others.)"""
-    from firebase_admin import auth
-
     expires = claims.get("exp")
     if not isinstance(expires, int) or expires < time.time():
         raise auth.ExpiredIdTokenError("the emulator token has expired", cause=None)

@@ -180,7 +180,9 @@ def paths(
         patch.setattr(_user_mgt.UserManager, "ID_TOOLKIT_URL", admin_api)
         credential = google.write_credential(tmp_path_factory.mktemp("google") / "credential.json")
         patch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(credential))
-        production = build_app(settings.model_copy(update={"firebase_auth_emulator_host": None}))
+        with pytest.MonkeyPatch.context() as building:  # the verifier's client is built with the app
+            building.delenv(EMULATOR_HOST_VAR, raising=False)
+            production = build_app(settings.model_copy(update={"firebase_auth_emulator_host": None}))
         with TestClient(production, raise_server_exceptions=False) as rs256_client:
             yield {
                 "rs256": VerificationPath(rs256_client, emulator_host=None),

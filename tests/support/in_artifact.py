@@ -33,11 +33,11 @@ def _auth(request: dict[str, Any]) -> dict[str, Any]:
     from domain.errors import AuthenticationFailed, ServiceUnavailable
     from infrastructure.firebase_accounts import FirebaseAuth
 
-    accounts = FirebaseAuth(request["project_id"], request["emulator_host"])
-    if request["certificate_url"]:
+    if request["certificate_url"]:  # before the client is built: it reads the address then
         from firebase_admin import _token_gen
 
         _token_gen.ID_TOKEN_CERT_URI = request["certificate_url"]
+    accounts = FirebaseAuth(request["project_id"], request["emulator_host"])
     outcomes = []
     for step in request["steps"]:
         if "delete_user" in step:
