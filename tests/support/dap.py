@@ -1,6 +1,7 @@
 """A Debug Adapter Protocol client over TCP, as an editor is one (VS Code attaching to debugpy): the messages
 of the protocol's base (Content-Length framing, JSON), requests answered by `seq`, events queued in order.
-Enough for the debugging tests: attach, breakpoints, stopped, stack, evaluate, continue."""
+Enough for the debugging tests: attach, breakpoints, stopped, stack, evaluate, continue; attached as
+VS Code's configurations in .vscode/launch.json attach."""
 
 from __future__ import annotations
 
@@ -10,12 +11,24 @@ import queue
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import httpx
+
+from devstack.emulators.firebase_accounts import AuthUser
+from devstack.paths import REPO_ROOT
 
 CONNECT_S = 60.0
 """A debugger port answers once the app's interpreter has started: a cold start, on a busy machine."""
 ANSWER_S = 60.0
+NOTES_HANDLER = Path("backend/api/routes/notes.py")
+"""GET /notes's handler, and the line of it the tests stop at (the caller is a local variable there)."""
+NOTES_BREAKPOINT = "page = services.notes.list(caller, limit, cursor)"
+LAUNCH_JSON = REPO_ROOT / ".vscode" / "launch.json"
+NATIVE = "Attach to the local Lambda"
+COMPOSE = "Attach to the local Lambda (compose)"
 
 
 class DapError(AssertionError):
@@ -71,7 +84,7 @@ class DapClient:
                 return body
 
     # -- what an editor does -----------------------------------------------------------------------
-    def attach(self, path_mappings: list[dict[str, str]], breakpoints: dict[Path, list[int]]) -> None:
+    def attach(self, path_mappings: list[dict[str, str]], breakpoints: dict[Path, list[int]]) -> DapClient:
         """initialize, attach (justMyCode on, as VS Code's default), setBreakpoints, configurationDone;
         fails unless every breakpoint is verified."""
         self.request("initialize", clientID="devstack-tests", adapterID="debugpy", pathFormat="path")
@@ -88,6 +101,7 @@ class DapClient:
                 raise DapError(f"breakpoints not verified in {source}: {unverified}")
         self.request("configurationDone")
         self.response(attach)
+        return self
 
     def top_frame(self, thread_id: int) -> dict[str, Any]:
         frames: list[dict[str, Any]] = self.request("stackTrace", threadId=thread_id, levels=1)["stackFrames"]
@@ -135,3 +149,43 @@ def _connect(host: str, port: int) -> socket.socket:
             continue
         connection.settimeout(None)  # a paused debuggee says nothing for as long as it likes
         return connection
+
+
+def path_mappings(configuration: str, *, sources: Path) -> list[dict[str, str]]:
+    """The pathMappings of launch.json's `configuration` as VS Code sends them: ${workspaceFolder} is the
+    checkout where the chain runs in a remote root, and `sources` (the editor's open copy) in a local one."""
+    text = "\n".join(
+        line for line in LAUNCH_JSON.read_text().splitlines() if not line.strip().startswith("//")
+    )
+    (found,) = [c for c in json.loads(text)["configurations"] if c["name"] == configuration]
+    return [
+        {
+            "localRoot": mapping["localRoot"].replace("${workspaceFolder}", str(sources)),
+            "remoteRoot": mapping["remoteRoot"].replace("${workspaceFolder}", str(REPO_ROOT)),
+        }
+        for mapping in found["pathMappings"]
+    ]
+
+
+def get_notes_paused(
+    client: DapClient, api: str, user: AuthUser, source: Path, line: int, *, pause_s: float = 0.0
+) -> None:
+    """GET /notes through the gateway with `user`'s token stops at the breakpoint at `source`:`line` (the
+    frame says so, in the editor's paths), where the caller's uid is the token's; paused `pause_s`, then
+    continued, the request completes with 200."""
+    headers = {"Authorization": f"Bearer {user.id_token}"}
+    with ThreadPoolExecutor(max_workers=1) as background:
+        request = background.submit(httpx.get, f"{api}/notes", headers=headers, timeout=pause_s + 120)
+        stopped = client.event("stopped")
+        assert stopped["reason"] == "breakpoint", stopped
+        frame = client.top_frame(stopped["threadId"])
+        assert (Path(frame["source"]["path"]), frame["line"]) == (source, line)
+        assert client.evaluate("caller.uid", frame["id"]) == repr(user.uid)
+        time.sleep(pause_s)
+        assert not request.done(), "the request completed while paused"
+        client.request("continue", threadId=stopped["threadId"])
+        assert request.result().status_code == 200
+
+
+def line_of(source: Path, text: str) -> int:
+    return next(n for n, line in enumerate(source.read_text().splitlines(), start=1) if text in line)
