@@ -231,12 +231,10 @@ def gateway(args: argparse.Namespace) -> int:
     host, _, port = args.rie.rpartition(":")
     facts = config.load()
     stack = local_stack(facts, template_path=args.template)
-    function = stack.function(FUNCTION)
-    integration_timeout = args.timeout or INTEGRATION_TIMEOUT_S
+    integration_timeout, function_timeout = args.timeout or INTEGRATION_TIMEOUT_S, args.function_timeout
     if facts.debugger:  # compose's debug override (DEBUG=1): a paused request is never cut
-        function = debugging.function_as_debugged(function)
-        integration_timeout = debugging.LIFTED_TIMEOUT_S
-    function_timeout = args.function_timeout or function.timeout
+        integration_timeout = function_timeout = debugging.LIFTED_TIMEOUT_S
+    function_timeout = function_timeout or stack.function(FUNCTION).timeout
     warn_unemulated(stack.api, print_sink)
     serve(
         invoke_url(host, int(port)),
