@@ -11,6 +11,9 @@ _listen = os.environ.pop("DEVSTACK_DEBUG_LISTEN", "")
 _wait = os.environ.pop("DEVSTACK_DEBUG_WAIT", "") == "1"
 
 if _listen:
+    # pydevd warns that frozen stdlib modules may miss breakpoints: true of the standard library only, and
+    # printed for every start; the app's code is never frozen.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     import debugpy
 
     _host, _, _port = _listen.rpartition(":")

@@ -120,14 +120,16 @@ DEBUGGER_HOOK = paths.LAMBDA_RUNTIME_DIR / "debugger" / "sitecustomize.py"
 
 
 def prepare_debugger_python(target: Path, sink: LogSink = print_sink) -> Path:
-    """debugpy (uv.lock's version, a dev dependency: `make install` locks it) for cp313, with its hook."""
-    return _install_once(target, "debugpy", "for `make debug`", sink, also=(DEBUGGER_HOOK,))
+    """debugpy (uv.lock's version, a dev dependency: `make install` locks it) for cp313, with its hook
+    (brought up to date at every start: an edited hook is the one that runs)."""
+    _install_once(target, "debugpy", "for `make debug`", sink)
+    with _exclusive(target):
+        _sync_file(DEBUGGER_HOOK, target / DEBUGGER_HOOK.name)
+    return target
 
 
-def _install_once(
-    target: Path, package: str, why: str, sink: LogSink, *, also: tuple[Path, ...] = ()
-) -> Path:
-    """`package` at uv.lock's version, compiled, into `target`, with the files `also` beside it.
+def _install_once(target: Path, package: str, why: str, sink: LogSink) -> Path:
+    """`package` at uv.lock's version, compiled, into `target`.
 
     Environments starting together (a fresh clone's first requests, another `make dev`) all call this: one
     installs, under a lock, into a directory of its own renamed into place once complete; the others wait
@@ -145,8 +147,6 @@ def _install_once(
         python_bin = lambda_python_bin_dir()
         try:
             install_for_runtime(staging, f"{package}=={version}")
-            for extra in also:
-                shutil.copy2(extra, staging / extra.name)
             if python_bin is not None:  # without a 3.13 the chain warns, and runs on the default python3
                 # -d: the bytecode names the files where they will be, for tracebacks.
                 compile_all = [str(python_bin / "python3.13"), "-m", "compileall", "-q"]
