@@ -4,6 +4,8 @@ gateway and the debug port it publishes on 127.0.0.1, attached as "Attach to the
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 
@@ -11,7 +13,7 @@ import pytest
 
 from devstack.emulators import firebase_accounts
 from devstack.environment import Endpoints
-from devstack.paths import REPO_ROOT
+from devstack.paths import REPO_ROOT, SCRIPTS
 from tests.support.dap import COMPOSE, NOTES_BREAKPOINT, NOTES_HANDLER, DapClient, get_notes_paused, line_of
 from tests.support.dap import path_mappings as mappings_of
 
@@ -45,3 +47,23 @@ def test_a_breakpoint_in_backend_stops_a_request_through_the_compose_gateway(deb
         get_notes_paused(client, debug_stack.api, user, handler, line, pause_s=PAUSE_S)
     finally:
         client.close()
+
+
+def test_a_debug_stack_is_refused_naming_the_debug_port_while_make_debug_holds_it() -> None:
+    """`DEBUG=1 make up` beside a running `make debug` (it holds DEBUG_PORT) refuses, naming the port, before
+    compose starts anything."""
+    with socket.socket() as make_debug:
+        make_debug.bind(("127.0.0.1", 0))
+        make_debug.listen()
+        port = make_debug.getsockname()[1]
+        done = subprocess.run(
+            [str(SCRIPTS / "compose.sh"), "up"],
+            cwd=REPO_ROOT,
+            env={**os.environ, "DEBUG": "1", "DEBUG_PORT": str(port)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert f"port {port} (DEBUG_PORT) is already taken" in done.stderr
