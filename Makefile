@@ -21,7 +21,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ Everyday
-.PHONY: install install-browser dev token env reset
+.PHONY: install install-browser dev debug token env reset
 install: ## Install every tool and package (pinned, cached; first run ~10 min on 2 cores)
 	@scripts/install.sh
 
@@ -30,6 +30,10 @@ install-browser: ## What the browser test adds: Debian's Chromium + chromedriver
 
 dev: install build ## Run the whole local chain: emulators, deployed stack, RIE + Web Adapter + app, gateway
 	@$(DEVSTACK) dev
+
+# DEBUG=1 is what devstack reads (config.load): `DEBUG=1 make dev` is the same.
+debug: install build ## `make dev` with the function's app under debugpy on 127.0.0.1:$DEBUG_PORT; timeouts lifted (docs/debugging.md)
+	@DEBUG=1 $(DEVSTACK) dev
 
 token: ## Print an ID token for a dev user of the running `make dev` (EMAIL=you@example.com ADMIN=1)
 	@$(DEVSTACK) token "$(or $(EMAIL),dev@example.com)" $(if $(ADMIN),--admin)

@@ -102,7 +102,9 @@ def _invoke_health(url: str) -> float:
     return took
 
 
-def _chain(artifact: Path, logs: LogSink, settings: dict[str, str]) -> LambdaChain:
+def _chain(
+    artifact: Path, logs: LogSink, settings: dict[str, str], debugger: config.Debugger | None = None
+) -> LambdaChain:
     return LambdaChain(
         artifact,
         chain_variables(config.load(), settings),
@@ -111,13 +113,17 @@ def _chain(artifact: Path, logs: LogSink, settings: dict[str, str]) -> LambdaCha
         app_port=free_port(),
         log_sink=logs,
         tools=LambdaTools.pinned(),
+        debugger=debugger,
     )
 
 
-def chain_first_invoke(artifact: Path, settings: dict[str, str]) -> FirstInvoke:
-    """A fresh chain (RIE + adapter + run.sh) and its first GET /health."""
+def chain_first_invoke(
+    artifact: Path, settings: dict[str, str], debugger: config.Debugger | None = None
+) -> FirstInvoke:
+    """A fresh chain (RIE + adapter + run.sh) and its first GET /health; with `debugger`, as `make debug`
+    runs it (debugpy listening, nobody attached)."""
     log = StampedLog()
-    with _chain(artifact, log, settings) as chain:
+    with _chain(artifact, log, settings, debugger) as chain:
         return _milestones(log, _invoke_health(chain.invoke_url), uvicorn=True)
 
 
@@ -251,6 +257,7 @@ def run() -> list[Row]:
             "ours": lambda: chain_first_invoke(ours, OUR_SETTINGS),
             "hello": lambda: chain_first_invoke(hello_world, {}),
             "mangum": lambda: mangum_first_invoke(mangum, runtime),
+            "debug": lambda: chain_first_invoke(ours, OUR_SETTINGS, config.Debugger(free_port(), wait=False)),
         }
         samples: dict[str, list[FirstInvoke]] = {name: [] for name in variants}
         for _ in range(rounds(3)):
@@ -279,7 +286,7 @@ def _rows(
 ) -> list[Row]:
     hw = "hello-world, same chain"
     mg = f"hello-world, Mangum {mangum_version}"
-    o, h, m = first["ours"], first["hello"], first["mangum"]
+    o, h, m, d = first["ours"], first["hello"], first["mangum"], first["debug"]
 
     def ms(value: float | None) -> float | None:
         return None if value is None else value * 1000
@@ -337,4 +344,13 @@ def _rows(
         ),
         Row(GROUP, "first request (RIE INVOKE RTDONE)", ms(o.request_s), "ms", ms(h.request_s), hw),
         Row(GROUP, "first request (RIE INVOKE RTDONE)", ms(o.request_s), "ms", ms(m.request_s), mg),
+        Row(
+            GROUP,
+            "make debug: first invoke -> response (GET /health)",
+            ms(d.wall_s),
+            "ms",
+            ms(o.wall_s),
+            "ours, make dev",
+            note="debugpy listening, nobody attached (make dev's own cold start: the first row)",
+        ),
     ]

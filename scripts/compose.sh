@@ -22,10 +22,17 @@ if ! docker compose version >/dev/null 2>&1; then
   eval "$(scripts/compose-plugin.sh env 2>/dev/null)" || die "the docker compose plugin is missing. Build it: scripts/compose-plugin.sh (or install Docker Compose v2)."
 fi
 
+# DEBUG=1 (make debug's switch): the debug override too, the function's app under debugpy (docs/debugging.md).
+published=(AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT)
+if [[ "${DEBUG:-0}" != 0 && -n "${DEBUG:-}" ]]; then
+  export COMPOSE_FILE="compose.yaml:compose.debug.yaml"
+  published=(DEBUG_PORT "${published[@]}")  # first: a second `make debug` is named by it
+fi
+
 # The ports compose publishes on 127.0.0.1, each with the variable that moves it.
 require_free_ports() {
   local var port
-  for var in AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT; do
+  for var in "${published[@]}"; do
     port="${!var}"
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       die "port $port ($var) is already taken. Find the owner with \`ss -ltnp 'sport = :$port'\` (a running make dev?) and stop it, or move it: $var=<port> make up"

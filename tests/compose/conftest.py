@@ -28,11 +28,12 @@ def compose(*args: str, timeout: float = 600) -> str:
     return done.stdout
 
 
-def compose_up() -> None:
-    """What `make up` runs: the stack back up, healthy, through the gateway."""
+def compose_up(**environment: str) -> None:
+    """What `make up` runs (DEBUG="1": `DEBUG=1 make up`): the stack back up, healthy, through the gateway."""
     done = subprocess.run(
         [str(SCRIPTS / "compose.sh"), "up"],
         cwd=REPO_ROOT,
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
         timeout=900,

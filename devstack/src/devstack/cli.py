@@ -26,10 +26,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from devstack import config, paths
+from devstack import config, debugging, paths
 from devstack.apigw.api_config import warn_unemulated
 from devstack.apigw.event_builder import request_event
-from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
+from devstack.apigw.gateway import INTEGRATION_TIMEOUT_S, LOG_EVENTS_ENV, serve
 from devstack.deploy import (
     REAL_ACCOUNT_VARIABLES,
     aws_tools_environment,
@@ -110,6 +110,8 @@ def dev(_: argparse.Namespace) -> int:
         paths.RUN_FILE.write_text(json.dumps(asdict(endpoints)))
         try:
             print(_banner(endpoints, user.id_token, function.environments.max_environments), flush=True)
+            if facts.debugger:
+                print(debugging.banner(facts.debugger), flush=True)
             # Checked between changes (every PART_CHECK_MS): `make dev` never goes on with a piece missing.
             Reloader(function).watch(between_changes=environment.parts.check, every_ms=PART_CHECK_MS)
         finally:
@@ -216,7 +218,10 @@ def deploy(args: argparse.Namespace) -> int:
     if args.function_env:
         outputs = dict(stack.outputs)
         endpoints = endpoints_for(facts, aws=endpoint, firebase_auth_host=firebase, outputs=outputs)
-        variables = function_variables(stack.function(FUNCTION), facts, endpoints)
+        declared = stack.function(FUNCTION)
+        if facts.debugger:  # compose's debug override: the function container's RIE gets the lifted Timeout
+            declared = debugging.function_as_debugged(declared)
+        variables = function_variables(declared, facts, endpoints)
         write_env_file(args.function_env, on_port(variables, facts.ports.app))
         print(f"the function's environment: {args.function_env}")
     return 0
@@ -226,14 +231,17 @@ def gateway(args: argparse.Namespace) -> int:
     host, _, port = args.rie.rpartition(":")
     facts = config.load()
     stack = local_stack(facts, template_path=args.template)
-    function_timeout = args.function_timeout or stack.function(FUNCTION).timeout
+    integration_timeout, function_timeout = args.timeout or INTEGRATION_TIMEOUT_S, args.function_timeout
+    if facts.debugger:  # compose's debug override (DEBUG=1): a paused request is never cut
+        integration_timeout = function_timeout = debugging.LIFTED_TIMEOUT_S
+    function_timeout = function_timeout or stack.function(FUNCTION).timeout
     warn_unemulated(stack.api, print_sink)
     serve(
         invoke_url(host, int(port)),
         api=stack.api,
         host=args.host,
         port=args.port or facts.ports.gateway,
-        timeout_s=args.timeout,
+        timeout_s=integration_timeout,
         function_timeout_s=function_timeout,
         log_events=args.log_events,
         log_level=args.log_level,
@@ -324,7 +332,9 @@ def _parser() -> argparse.ArgumentParser:
     gateway_parser.add_argument("--host", default="127.0.0.1")
     gateway_parser.add_argument("--port", type=int, help="default: GATEWAY_PORT (devstack/devstack.env)")
     gateway_parser.add_argument(
-        "--timeout", type=float, default=30.0, help="integration timeout, waiting included (503 past it)"
+        "--timeout",
+        type=float,
+        help="integration timeout, waiting included (503 past it; default 30 s, none with DEBUG=1)",
     )
     gateway_parser.add_argument(
         "--function-timeout",

@@ -56,6 +56,7 @@ PORT_VARIABLES = {
     "rie": "RIE_PORT",
     "runtime_api": "RUNTIME_API_PORT",
     "lambda_api": "LAMBDA_API_PORT",
+    "debugger": "DEBUG_PORT",
 }
 """Each port's key in its facts file, and the environment variable that moves it for one run."""
 
@@ -69,6 +70,7 @@ class Ports:
     rie: int
     runtime_api: int
     lambda_api: int
+    debugger: int
 
     def with_free_ports(self) -> Ports:
         """Fresh ports, so tests never collide with a running `make dev`."""
@@ -122,6 +124,23 @@ class FirebaseEmulator:
         return settings
 
 
+DEBUG_ENV = "DEBUG"
+DEBUG_WAIT_ENV = "DEBUG_WAIT"
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    return environ.get(name, "") not in ("", "0")
+
+
+@dataclass(frozen=True)
+class Debugger:
+    """`make debug` (DEBUG=1 make dev): the function's app under debugpy, listening on `port`."""
+
+    port: int
+    wait: bool
+    """DEBUG_WAIT=1: the app starts only once a debugger has attached (debugpy's --wait-for-client)."""
+
+
 @dataclass(frozen=True)
 class LocalFacts:
     root: Path
@@ -132,6 +151,8 @@ class LocalFacts:
     ports: Ports
     max_environments: int
     """LAMBDA_MAX_ENVIRONMENTS: parallel execution environments when the function reserves no concurrency."""
+    debugger: Debugger | None = None
+    """Set by DEBUG=1 (make debug): the app under a debugger; None runs it as Lambda does."""
 
     def isolated(self) -> LocalFacts:
         """Free ports and a demo project of its own, so a test session never meets a running `make dev`
@@ -141,6 +162,7 @@ class LocalFacts:
             self,
             ports=ports,
             aws=replace(self.aws, port=ports.aws_emulator),
+            debugger=self.debugger and replace(self.debugger, port=ports.debugger),
             firebase=replace(self.firebase, project_id=f"{self.firebase.project_id}-{secrets.token_hex(3)}"),
         )
 
@@ -176,6 +198,7 @@ def load(root: Path = paths.REPO_ROOT, environ: Mapping[str, str] = os.environ) 
     max_environments = environ.get("LAMBDA_MAX_ENVIRONMENTS", chain["LAMBDA_MAX_ENVIRONMENTS"])
     if not max_environments.isdigit() or int(max_environments) < 1:
         raise StartupError(f"LAMBDA_MAX_ENVIRONMENTS={max_environments!r} is not a count (1 or more).")
+    debugger = Debugger(ports.debugger, _flag(environ, DEBUG_WAIT_ENV)) if _flag(environ, DEBUG_ENV) else None
     return LocalFacts(
         root=root,
         chain=chain,
@@ -183,4 +206,5 @@ def load(root: Path = paths.REPO_ROOT, environ: Mapping[str, str] = os.environ) 
         firebase=firebase,
         ports=ports,
         max_environments=int(max_environments),
+        debugger=debugger,
     )

@@ -23,7 +23,8 @@ from botocore.config import Config
 
 from devstack import config, paths
 from devstack.apigw.api_config import warn_unemulated
-from devstack.apigw.gateway import Gateway
+from devstack.apigw.gateway import INTEGRATION_TIMEOUT_S, Gateway
+from devstack.debugging import LIFTED_TIMEOUT_S, function_as_debugged
 from devstack.deploy import deploy_to_emulator, deploy_unless_unchanged, emulator_session
 from devstack.emulators.firebase import firebase_auth_booting
 from devstack.emulators.ministack import ministack
@@ -201,6 +202,8 @@ def local_environment(
     tools = LambdaTools.pinned()
     ports = facts.ports
     for part, port, var in (
+        # First: a second `make debug` (native or compose) is named by the debugger's port.
+        *([("debugger", ports.debugger, "DEBUG_PORT")] if facts.debugger else []),
         ("gateway", ports.gateway, "GATEWAY_PORT"),
         ("app", ports.app, "APP_PORT"),
         ("lambda api", ports.lambda_api, "LAMBDA_API_PORT"),
@@ -244,20 +247,26 @@ def local_environment(
             lambda_api=True,
         )
         declared = deployed_stack.function(FUNCTION)
+        if facts.debugger:
+            declared = function_as_debugged(declared)
         variables = function_variables(declared, facts, endpoints, sink)
         configuration = deployed_function(deployed_stack, facts.aws, aws)
         # Stops after the environments (an ExitStack unwinds in reverse): their last lines are shipped too.
         shipper = exits.enter_context(log_shipper(configuration, facts.aws, aws, sink))
         function = LocalFunction(
-            ChainFactory(facts, artifact, variables, tools, sink, shipper=shipper),
+            ChainFactory(facts, artifact, variables, tools, sink, shipper=shipper, debugger=facts.debugger),
             declared,
             facts.max_environments,
         )
         exits.callback(function.environments.stop_all)  # in case the gateway could not stop them itself
         exits.enter_context(forward_logs(["uvicorn", "devstack.gateway"], "gateway", sink))
+        integration_timeout_s = LIFTED_TIMEOUT_S if facts.debugger else INTEGRATION_TIMEOUT_S
         gateway = exits.enter_context(
             ServerThread(
-                Gateway(function.environments, api=api), port=ports.gateway, log_level="info", part="gateway"
+                Gateway(function.environments, api=api, integration_timeout_s=integration_timeout_s),
+                port=ports.gateway,
+                log_level="info",
+                part="gateway",
             )
         )
         parts.add(gateway)
@@ -266,6 +275,8 @@ def local_environment(
         names = FunctionNames.of_arn(configuration["FunctionArn"])
         lambda_api = LambdaApi(function.environments, names, aws, logs=function.factory.logs, sink=sink)
         parts.add(exits.enter_context(ServerThread(lambda_api, port=ports.lambda_api, part="lambda api")))
+        if facts.debugger and facts.debugger.wait:
+            sink("debugger", f"the first request waits for a debugger on 127.0.0.1:{facts.debugger.port}")
         function.warm_up()
         firebase.wait_ready()
         yield RunningEnvironment(endpoints, deployed_stack, function, parts)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from devstack import config
 from devstack.apigw.event_builder import request_event
+from devstack.debugging import start_deadline
 from devstack.lambdafn.invoke_api import InvocationLogs
 from devstack.lambdafn.logs import LogShipper
 from devstack.lambdafn.pool import EnvironmentPool, NoEnvironmentError, ThrottledError
@@ -43,6 +44,8 @@ class ChainFactory:
     """Every environment's output is tapped here too, for Lambda's API (LogType Tail)."""
     shipper: LogShipper | None = None
     """Where every environment's function lines go to CloudWatch Logs (make dev); None ships nothing."""
+    debugger: config.Debugger | None = None
+    """make debug: every environment's app under debugpy on the debug port."""
 
     def __call__(self, number: int) -> LambdaChain:
         ports = self.facts.ports
@@ -58,19 +61,24 @@ class ChainFactory:
             app_port=app,
             tools=self.tools,
             log_sink=self.logs.sink(number, self.shipper.tap(named) if self.shipper else named),
+            debugger=self.debugger,
         )
 
 
 class LocalFunction:
-    """The function as the local environment runs it: its execution environments, on one artifact."""
+    """The function as the local environment runs it: its execution environments, on one artifact; while
+    debugging (the factory's debugger), one environment at a time, on the debugger's port."""
 
     def __init__(self, factory: ChainFactory, function: FunctionConfig, max_environments: int) -> None:
         self.factory = factory
+        debugging = factory.debugger is not None
+        self.start_deadline_s = start_deadline(factory.debugger)
         self.environments = EnvironmentPool(
             factory,
-            max_environments=function.reserved_concurrency or max_environments,
+            max_environments=1 if debugging else function.reserved_concurrency or max_environments,
             throttle_at_max=function.reserved_concurrency is not None,
             function_timeout_s=function.timeout,
+            replace_in_place=debugging,
             sink=factory.sink,
         )
 
@@ -78,11 +86,11 @@ class LocalFunction:
     def artifact(self) -> Path:
         return self.factory.artifact
 
-    def warm_up(self, deadline_s: float = 60.0) -> float:
+    def warm_up(self) -> float:
         """GET /health through the environments (a cold start the first time); returns how long it took."""
         started = time.monotonic()
         try:
-            invocation = self.environments.invoke_from_thread(probe(), timeout_s=deadline_s)
+            invocation = self.environments.invoke_from_thread(probe(), timeout_s=self.start_deadline_s)
         except (NoEnvironmentError, ThrottledError) as error:
             raise StartupError(f"lambda chain: GET {PROBE_PATH} through the chain failed: {error}") from None
         if not invocation.answered_ok:
@@ -93,16 +101,16 @@ class LocalFunction:
             )
         return time.monotonic() - started
 
-    def load(self, artifact: Path, deadline_s: float = 60.0) -> float:
+    def load(self, artifact: Path) -> float:
         """Serve `artifact` from now on, once an environment on it has answered GET /health; until then,
         and for good when it does not (NewCodeFailedError, NoEnvironmentError), the current one serves."""
-        return self.serve(replace(self.factory, artifact=artifact), deadline_s)
+        return self.serve(replace(self.factory, artifact=artifact))
 
-    def serve(self, factory: ChainFactory, deadline_s: float = 60.0) -> float:
+    def serve(self, factory: ChainFactory) -> float:
         """`load` for any change of the environments (an artifact, the function's variables); returns how
         long the new environment took to answer (its cold start)."""
         started = time.monotonic()
-        self.environments.promote(factory, probe(), timeout_s=deadline_s)
+        self.environments.promote(factory, probe(), timeout_s=self.start_deadline_s)
         self.factory = factory
         return time.monotonic() - started
 

@@ -28,6 +28,7 @@ ALLOWED = {
     ("backend/shared/settings.py", "AWS_EMULATOR_REGION"): "the app's own fallback when AWS_REGION is unset",
     ("template.yml", "APP_PORT"): "the port on Lambda (the template's PORT); locally APP_PORT replaces it",
     ("tests/compose/stand-ins/ministack/Dockerfile", "AWS_EMULATOR_PORT"): "upstream MiniStack's own default",
+    (".vscode/launch.json", "DEBUG_PORT"): "VS Code reads no env file: the default, moved by hand with it",
 }
 
 
@@ -75,6 +76,7 @@ def local_facts(root: Path) -> list[Fact]:
         Fact("LOCALSTACK_VERSION", emulator_env, _version(emulator["LOCALSTACK_VERSION"])),
         Fact("FIREBASE_AUTH_PORT", chain_env, _port(facts.ports.firebase)),
         Fact("APP_PORT", chain_env, _port(facts.ports.app)),
+        Fact("DEBUG_PORT", chain_env, _port(facts.ports.debugger)),
         Fact(
             "firebase project",
             "firebase-emulator/.firebaserc",

@@ -54,6 +54,10 @@ class _BodyTooLarge(Exception):
     pass
 
 
+INTEGRATION_TIMEOUT_S = 30.0
+"""HTTP API's integration timeout: its default and its maximum."""
+
+
 class _ClientGone(Exception):
     pass
 
@@ -74,7 +78,7 @@ class Gateway:
         environments: EnvironmentPool,
         *,
         api: ApiConfig | None = None,
-        integration_timeout_s: float = 30.0,
+        integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
         account_id: str = "123456789012",
         api_id: str = "1234567890",
         stage: str = "$default",

@@ -12,7 +12,9 @@ left is dropped: neither is ever invoked. An environment whose start outlives it
 pool once started (Lambda keeps an environment whose init finished): the next request gets it warm.
 
 `reload()` starts a new generation (new code in the artifact): idle environments stop at once, busy ones
-when their invocation ends, and the next requests get new environments. Every invocation, a warm-up
+when their invocation ends, and the next requests get new environments. With `replace_in_place` (make debug:
+the environment holds the one debugger port) every environment of the old code stops first, busy ones too.
+Every invocation, a warm-up
 included, takes an environment from here: two invocations never reach one RIE at once (RIE crashes on that).
 """
 
@@ -152,6 +154,7 @@ class EnvironmentPool:
         function_timeout_s: float,
         max_waiting: int = MAX_WAITING,
         idle_s: float = IDLE_S,
+        replace_in_place: bool = False,
         sink: LogSink = print_sink,
     ) -> None:
         self.new_environment = new_environment
@@ -160,6 +163,7 @@ class EnvironmentPool:
         self.function_timeout_s = function_timeout_s
         self.max_waiting = max_waiting
         self.idle_s = idle_s
+        self.replace_in_place = replace_in_place
         self.sink = sink
         self.generation = 0
         self.invocations = 0
@@ -328,7 +332,9 @@ class EnvironmentPool:
         slot.last_used = time.monotonic()
         if slot.generation > self.generation:
             return  # a candidate's probe: _promote keeps or discards it
-        if slot.generation != self.generation:
+        if slot not in self._slots:
+            pass  # stopped while busy (replaced in place): nothing to discard
+        elif slot.generation != self.generation:
             self._discard(slot, "stopping: replaced by new code")
         elif not slot.environment.running:
             self._replace_dead(slot)
@@ -340,7 +346,10 @@ class EnvironmentPool:
             return
         if failed:
             self.sink("lambda", f"environment {slot.number}: its invocation failed")
-        # A waiter may now start an environment in the room the discarded one left.
+        self._fill_room()
+
+    def _fill_room(self) -> None:
+        """A waiter may now start an environment in the room a discarded one left."""
         for turn in self._pending_turns():
             self._background(self._start_for(turn))
 
@@ -370,7 +379,8 @@ class EnvironmentPool:
         report = slot.environment.exit_report() or "exited on its own"
         self._discard(slot, f"{report}\n  (a new environment starts for the next request, as on Lambda)")
 
-    def _discard(self, slot: _Slot, why: str) -> None:
+    def _discard(self, slot: _Slot, why: str) -> asyncio.Future[None]:
+        """Stop `slot`'s environment (in a worker thread); the future is done once it has stopped."""
         with contextlib.suppress(ValueError):
             self._slots.remove(slot)
         with contextlib.suppress(ValueError):
@@ -380,6 +390,7 @@ class EnvironmentPool:
         self._stopping.add(slot.number)
         stopped = asyncio.get_running_loop().run_in_executor(None, slot.environment.stop)
         stopped.add_done_callback(lambda _: self._stopping.discard(slot.number))
+        return stopped
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -399,14 +410,19 @@ class EnvironmentPool:
         self, new_environment: Callable[[int], Environment], probe: bytes, timeout_s: float
     ) -> Invocation:
         deadline = asyncio.get_running_loop().time() + timeout_s
+        if self.replace_in_place:
+            why = "stopping: the new code takes its place (one debugger port)"
+            await asyncio.gather(*(self._discard(slot, why) for slot in list(self._slots)))
         candidate = await self._start_slot(new_environment, generation=self.generation + 1)
         try:
             invocation = await self._run_on(candidate, probe, deadline)
         except NoEnvironmentError:
             self._discard(candidate, "stopping: the new code did not answer in time")
+            self._fill_room()
             raise
         if not invocation.answered_ok:
             self._discard(candidate, "stopping: the new code did not answer 200")
+            self._fill_room()
             raise NewCodeFailedError(invocation)
         self.generation = candidate.generation
         self.new_environment = new_environment

@@ -12,6 +12,9 @@ RIE only looks for extensions in the hard-coded /opt/extensions, so RIE runs in 
 mounts /opt, then runs RIE and exits with its status) ends when RIE does: the kernel then kills the adapter
 and uvicorn too, even though RIE puts each of them in its own process group. See docs/lambda-chain.md.
 Debug it alone with `devstack chain`.
+
+With a `debugger` (make debug), the app's interpreter starts debugpy (the sandbox's hook) on the debug port,
+and the artifact is bind-mounted on the sandbox's task root, one path for every artifact (docs/debugging.md).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import paths
+from devstack.config import Debugger
 from devstack.lambdafn.rie_client import RieAnswer, RieConnection, RieError
 from devstack.lambdafn.sandbox import Sandbox
 from devstack.supervision import (
@@ -97,6 +101,7 @@ class LambdaChain:
         log_sink: LogSink = print_sink,
         rie_log_level: str = "info",
         sandbox: Sandbox | None = None,
+        debugger: Debugger | None = None,
     ) -> None:
         self.artifact_dir = Path(artifact_dir).resolve()
         self.variables = dict(variables)
@@ -107,6 +112,7 @@ class LambdaChain:
         self.tools = tools
         self.rie_log_level = rie_log_level
         self.sandbox = sandbox or Sandbox()
+        self.debugger = debugger
         self._process: ManagedProcess | None = None
 
     @property
@@ -162,6 +168,13 @@ class LambdaChain:
             **on_port(self.variables, self.app_port),
             "BIND_HOST": "127.0.0.1",  # run.sh: loopback only, unlike Lambda's private sandbox
         }
+        if self.debugger:
+            env |= {
+                "LAMBDA_TASK_ROOT": str(self.sandbox.task_root),
+                "PYTHONPATH": f"{self.sandbox.debugger_python}:{env['PYTHONPATH']}",
+                "DEVSTACK_DEBUG_LISTEN": f"127.0.0.1:{self.debugger.port}",
+                "DEVSTACK_DEBUG_WAIT": "1" if self.debugger.wait else "",
+            }
         return env
 
     def start(self) -> None:
@@ -170,10 +183,14 @@ class LambdaChain:
             return
         self._preflight()
         env = self.environment()
-        self.sandbox.prepare(self.tools, self.log_sink)
+        self.sandbox.prepare(self.tools, self.log_sink, debugger=self.debugger is not None)
         # Not `exec`: the sh waits for RIE and exits with its status (128+N for signal N), which unshare
         # passes on; RIE as the namespace's init, killed by SIGKILL, left unshare unable to say so (status 1).
         mount = 'mount --bind "$0" /opt && "$@"'
+        mounts = [str(self.sandbox.opt_dir)]
+        if self.debugger:
+            mount = 'mount --bind "$0" /opt && mount --bind "$1" "$2" && cd "$2" && shift 2 && "$@"'
+            mounts += [str(self.artifact_dir), str(self.sandbox.task_root)]
         rie = [
             str(self.tools.rie),
             "--log-level",
@@ -184,7 +201,7 @@ class LambdaChain:
             f"127.0.0.1:{self.runtime_api_port}",
             str(paths.LAMBDA_RUNTIME_DIR / "bootstrap"),
         ]
-        argv = [*_unshare_argv(), "/bin/sh", "-c", mount, str(self.sandbox.opt_dir), *rie]
+        argv = [*_unshare_argv(), "/bin/sh", "-c", mount, *mounts, *rie]
         self._process = ManagedProcess(
             "lambda",
             argv,
@@ -291,6 +308,8 @@ class LambdaChain:
             ("app", self.app_port, "APP_PORT"),
         ):
             require_free_port(f"lambda chain: {part}", port, var)
+        if self.debugger:
+            require_free_port("lambda chain: debugger", self.debugger.port, "DEBUG_PORT")
 
     def _failure(self, problem: str, fix: str) -> str:
         tail = "\n".join(f"    {line}" for line in self.recent_logs[-25:]) or "    (no output)"

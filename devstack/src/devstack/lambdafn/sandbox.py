@@ -3,6 +3,8 @@
 - /opt: the Web Adapter layer as Lambda unpacks it (bootstrap + extensions/lambda-adapter); the chain
   bind-mounts this directory on /opt inside its private mount namespace.
 - the runtime's own SDK: the python3.13 runtime ships boto3, so `sam build` leaves it out of the zip.
+- with `make debug` only: debugpy and its hook (lambda-runtime/debugger/sitecustomize.py), put first on a
+  debugging environment's PYTHONPATH; never in the zip, never on a non-debugging environment's path.
 """
 
 from __future__ import annotations
@@ -40,9 +42,23 @@ class Sandbox:
         """boto3 as the python3.13 runtime provides it; put on the function's PYTHONPATH."""
         return self.root / "runtime" / "python"
 
-    def prepare(self, tools: LambdaTools, sink: LogSink = print_sink) -> None:
+    @property
+    def debugger_python(self) -> Path:
+        """debugpy and its start-up hook, for debugging environments only."""
+        return self.root / "debugger" / "python"
+
+    @property
+    def task_root(self) -> Path:
+        """Where a debugging environment sees its artifact (bind-mounted in its namespace): one path for
+        every artifact a reload makes, so a debugger's path mapping to backend/ stays right."""
+        return self.root / "task"
+
+    def prepare(self, tools: LambdaTools, sink: LogSink = print_sink, *, debugger: bool = False) -> None:
         prepare_layer(tools, self.opt_dir)
         prepare_runtime_python(self.runtime_python, sink)
+        if debugger:
+            prepare_debugger_python(self.debugger_python, sink)
+            self.task_root.mkdir(parents=True, exist_ok=True)
 
 
 RUNTIME_PYTHON = Sandbox().runtime_python
@@ -96,24 +112,41 @@ def install_for_runtime(target: Path, *requirements: str) -> None:
 
 def prepare_runtime_python(target: Path = RUNTIME_PYTHON, sink: LogSink = print_sink) -> Path:
     """boto3 (uv.lock's version) for cp313, standing in for the one the python3.13 runtime ships: installed
-    by pip there, so with its bytecode (as compose's stand-in image has it), which a cold start loads.
+    by pip there, so with its bytecode (as compose's stand-in image has it), which a cold start loads."""
+    return _install_once(target, "boto3", "as the runtime-provided SDK", sink)
+
+
+DEBUGGER_HOOK = paths.LAMBDA_RUNTIME_DIR / "debugger" / "sitecustomize.py"
+
+
+def prepare_debugger_python(target: Path, sink: LogSink = print_sink) -> Path:
+    """debugpy (uv.lock's version, a dev dependency: `make install` locks it) for cp313, with its hook
+    (brought up to date at every start: an edited hook is the one that runs)."""
+    _install_once(target, "debugpy", "for `make debug`", sink)
+    with _exclusive(target):
+        _sync_file(DEBUGGER_HOOK, target / DEBUGGER_HOOK.name)
+    return target
+
+
+def _install_once(target: Path, package: str, why: str, sink: LogSink) -> Path:
+    """`package` at uv.lock's version, compiled, into `target`.
 
     Environments starting together (a fresh clone's first requests, another `make dev`) all call this: one
     installs, under a lock, into a directory of its own renamed into place once complete; the others wait
     and find it there."""
-    version = locked_version("boto3")
-    marker = target / f".boto3-{version}-compiled"
+    version = locked_version(package)
+    marker = target / f".{package}-{version}-compiled"
     if marker.exists():
         return target
     with _exclusive(target):
         if marker.exists():  # installed while this one waited
             return target
-        sink("lambda", f"installing boto3 {version} as the runtime-provided SDK into {target}")
+        sink("lambda", f"installing {package} {version} {why} into {target}")
         staging = target.with_name(f"{target.name}.new")
         shutil.rmtree(staging, ignore_errors=True)  # what an install that was killed left
         python_bin = lambda_python_bin_dir()
         try:
-            install_for_runtime(staging, f"boto3=={version}")
+            install_for_runtime(staging, f"{package}=={version}")
             if python_bin is not None:  # without a 3.13 the chain warns, and runs on the default python3
                 # -d: the bytecode names the files where they will be, for tracebacks.
                 compile_all = [str(python_bin / "python3.13"), "-m", "compileall", "-q"]
@@ -121,7 +154,8 @@ def prepare_runtime_python(target: Path = RUNTIME_PYTHON, sink: LogSink = print_
                 subprocess.run(compile_all, check=True, capture_output=True, text=True)
         except subprocess.CalledProcessError as error:
             raise StartupError(
-                f"lambda chain: could not install boto3 for the runtime:\n{error.stdout}{error.stderr}"
+                f"lambda chain: could not install {package} {version} {why} (`make install` caches it):\n"
+                f"{error.stdout}{error.stderr}"
             ) from None
         (staging / marker.name).touch()
         _replace_dir(staging, target)
