@@ -25,7 +25,7 @@ fi
 # The ports compose publishes on 127.0.0.1, each with the variable that moves it.
 require_free_ports() {
   local var port
-  for var in AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT; do
+  for var in AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT LAMBDA_API_PORT; do
     port="${!var}"
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       die "port $port ($var) is already taken. Find the owner with \`ss -ltnp 'sport = :$port'\` (a running make dev?) and stop it, or move it: $var=<port> make up"

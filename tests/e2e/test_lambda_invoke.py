@@ -1,6 +1,7 @@
 """`aws lambda invoke` against the local stack, as the README's troubleshooting tells a user to run it: the
-deployed function, by the name the stack gives it, runs in the local chain; the rest of Lambda's API answers
-from the emulator (MiniStack), which holds the deployed function but cannot run it."""
+deployed function, by the name the stack gives it, runs in the local chain (make dev's environments, compose's
+function container); the rest of Lambda's API answers from the emulator (MiniStack), which holds the deployed
+function but cannot run it."""
 
 from __future__ import annotations
 
@@ -22,10 +23,6 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def lambda_client(target: Target) -> Any:
-    if not target.endpoints.lambda_api:
-        pytest.skip(
-            "compose serves no Lambda API yet: aws lambda invoke runs the function under make dev only"
-        )
     return emulator_session(config.load().aws).client(
         "lambda",
         endpoint_url=target.endpoints.lambda_api,
