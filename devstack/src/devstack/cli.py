@@ -361,8 +361,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     gateway_parser.add_argument(
         "--function-output",
-        metavar="HOST:PORT",
-        help="the function container's output relay: its lines go to the deployed function's log group",
+        metavar="HOST",
+        help="the function's container, whose output relay serves its lines: shipped to the deployed "
+        "function's log group",
     )
     gateway_parser.set_defaults(run=gateway)
 

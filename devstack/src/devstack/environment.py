@@ -27,6 +27,7 @@ from devstack.apigw.gateway import Gateway
 from devstack.deploy import deploy_to_emulator, deployed_stack, emulator_session
 from devstack.emulators.firebase import firebase_auth
 from devstack.emulators.ministack import ministack
+from devstack.lambdafn import output_relay
 from devstack.lambdafn.invoke_api import FunctionNames, InvocationLogs, LambdaApi
 from devstack.lambdafn.logs import LogShipper
 from devstack.lambdafn.output_relay import RelayReader
@@ -306,8 +307,9 @@ def running_rie_front(
 
     - `lambda_api_port`: Lambda's API for the deployed function (its name and ARN from the AWS emulator at
       `emulator`) on the same RIE and its bound, every other call proxied to the emulator;
-    - `function_output` (HOST:PORT of the container's output relay): the function's lines shipped to the
-      emulator's CloudWatch Logs by the same LogShipper, and kept for LogType Tail."""
+    - `function_output` (the host of the function's container, whose output relay serves its lines): the
+      function's lines shipped to the emulator's CloudWatch Logs by the same LogShipper, and kept for
+      LogType Tail."""
     rie_host, _, rie_port = rie.rpartition(":")
     pool = EnvironmentPool.of_running_rie(
         invoke_url(rie_host, int(rie_port)), function_timeout_s=function_timeout_s
@@ -327,8 +329,7 @@ def running_rie_front(
                 tap = logs.sink(0, shipper.tap(lambda _part, _line: None))
                 return lambda line: tap(part_of(line), line)
 
-            relay_host, _, relay_port = function_output.rpartition(":")
-            reader = exits.enter_context(RelayReader(relay_host, int(relay_port), new_environment))
+            reader = exits.enter_context(RelayReader(function_output, output_relay.PORT, new_environment))
             # Before the first invocation, so its START and cold-start REPORT are shipped too.
             if not reader.connected.wait(RELAY_WAIT_S):
                 sink(

@@ -47,10 +47,13 @@ class Environments:
 
 
 def relay_process(port: int, script: str) -> subprocess.Popen[bytes]:
-    """The relay as the function's container runs it (its file alone, no devstack on the path): `sh -c`."""
-    return subprocess.Popen(
-        [sys.executable, "-I", str(RELAY), str(port), "sh", "-c", script], stdout=subprocess.PIPE
+    """The relay as the function's container runs it (its file alone, no devstack on the path) around
+    `sh -c script`, on `port` instead of its own (tests run side by side)."""
+    program = (
+        f"import sys; sys.path.insert(0, {str(RELAY.parent)!r}); import output_relay; "
+        f"raise SystemExit(output_relay.main(['sh', '-c', {script!r}], port={port}))"
     )
+    return subprocess.Popen([sys.executable, "-I", "-c", program], stdout=subprocess.PIPE)
 
 
 def test_the_function_lines_reach_the_reader_and_the_containers_log(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ A reader that is slow or gone never holds RIE up: lines wait on a bounded queue 
 (counted, said on stdout). Lines printed while no reader is connected are only echoed. Standard library only:
 the function's image has Python but not devstack (compose copies this one file).
 
-    python3 output_relay.py PORT COMMAND [ARG...]     (the function's container: RIE and its handler)
+    python3 output_relay.py COMMAND [ARG...]     (the function's container: RIE and its handler)
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+#: Where the relay serves the lines: a port of the function's container on the compose network, unpublished.
+PORT = 9010
 #: Lines waiting for a slow reader; past it they are dropped (counted).
 MAX_QUEUED = 10_000
 #: A reader that takes no line for this long is given up (its queued lines are lost, counted).
@@ -179,9 +181,8 @@ class RelayReader:
             self._closing.wait(RECONNECT_EVERY_S)
 
 
-def main(argv: list[str]) -> int:
-    """Run `argv[1:]` (RIE) with its output relayed on port `argv[0]`; exit as it exits."""
-    port, command = int(argv[0]), argv[1:]
+def main(command: list[str], port: int = PORT) -> int:
+    """Run `command` (RIE) with its output relayed on `port`; exit as it exits."""
     relay = Relay(port, sys.stdout.buffer)
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     # docker stop (SIGTERM) and Ctrl-C reach RIE, which stops the function as Lambda's shutdown does.
