@@ -23,7 +23,7 @@ if ! docker compose version >/dev/null 2>&1; then
 fi
 
 # DEBUG=1 (make debug's switch): the debug override too, the function's app under debugpy (docs/debugging.md).
-published=(AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT)
+published=(AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT LAMBDA_API_PORT)
 if [[ "${DEBUG:-0}" != 0 && -n "${DEBUG:-}" ]]; then
   export COMPOSE_FILE="compose.yaml:compose.debug.yaml"
   published=(DEBUG_PORT "${published[@]}")  # first: a second `make debug` is named by it

@@ -17,8 +17,8 @@ eval "$(scripts/engine.sh start)"
 docker compose version >/dev/null 2>&1 || eval "$(scripts/compose-plugin.sh)"
 
 # Free ports for every published port, and a project name of its own.
-read -r AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT DEBUG_PORT < <(devstack_ask free-ports 5)
-export AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT DEBUG_PORT
+read -r AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT LAMBDA_API_PORT DEBUG_PORT < <(devstack_ask free-ports 6)
+export AWS_EMULATOR_PORT FIREBASE_AUTH_PORT APP_PORT GATEWAY_PORT LAMBDA_API_PORT DEBUG_PORT
 export COMPOSE_PROJECT_NAME="fastapi-lambda-test-$$"
 
 finish() {

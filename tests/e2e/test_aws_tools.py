@@ -35,13 +35,14 @@ def shell(target: Target, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     """A clean environment with only what `devstack env` exports evaluated in it (plus PATH and HOME).
 
     `devstack env` finds the stack as it finds a compose stack: no `make dev` run file (a state dir of its
-    own), the AWS emulator on the port the facts give (the session's)."""
+    own), the AWS emulator and Lambda's API on the ports the facts give (the session's)."""
     home = tmp_path_factory.mktemp("home")
     clean = {"PATH": f"{TOOLS_CACHE / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home)}
     finder = {
         **clean,
         "DEVSTACK_STATE_DIR": str(home / "state"),
         "AWS_EMULATOR_PORT": str(urlsplit(target.endpoints.aws).port),
+        "LAMBDA_API_PORT": str(urlsplit(target.endpoints.lambda_api).port),
     }
     devstack = Path(sys.executable).with_name("devstack")
     done = subprocess.run(
@@ -56,6 +57,7 @@ def shell(target: Target, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
     ).stdout.decode()
     environment = dict(item.split("=", 1) for item in evaluated.split("\0") if item)
     assert environment["AWS_ENDPOINT_URL"] == target.endpoints.aws
+    assert environment["AWS_ENDPOINT_URL_LAMBDA"] == target.endpoints.lambda_api
     return environment
 
 

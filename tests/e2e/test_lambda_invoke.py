@@ -1,9 +1,11 @@
 """`aws lambda invoke` against the local stack, as the README's troubleshooting tells a user to run it: the
-deployed function, by the name the stack gives it, runs in the local chain; the rest of Lambda's API answers
-from the emulator (MiniStack), which holds the deployed function but cannot run it."""
+deployed function, by the name the stack gives it, runs in the local chain (make dev's environments, compose's
+function container); the rest of Lambda's API answers from the emulator (MiniStack), which holds the deployed
+function but cannot run it."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -22,10 +24,6 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def lambda_client(target: Target) -> Any:
-    if not target.endpoints.lambda_api:
-        pytest.skip(
-            "compose serves no Lambda API yet: aws lambda invoke runs the function under make dev only"
-        )
     return emulator_session(config.load().aws).client(
         "lambda",
         endpoint_url=target.endpoints.lambda_api,
@@ -53,6 +51,17 @@ def test_an_empty_event_is_no_missing_module(lambda_client: Any, function_name: 
     """MiniStack answered `Worker init failed: No module named 'run'` (FunctionError: Unhandled)."""
     answer = lambda_client.invoke(FunctionName=function_name, Payload=b"{}")
     assert (answer["StatusCode"], answer.get("FunctionError")) == (200, None)
+
+
+def test_log_type_tail_returns_the_invocations_lines(lambda_client: Any, function_name: str) -> None:
+    """`aws lambda invoke --log-type Tail`: RIE has no Tail of its own; the local chain reads the function's
+    output (compose: through the backend container's output relay)."""
+    event = json.dumps(request_event("GET", "/health")).encode()
+    answer = lambda_client.invoke(FunctionName=function_name, Payload=event, LogType="Tail")
+    request_id = answer["ResponseMetadata"]["RequestId"]
+    log = base64.b64decode(answer["LogResult"]).decode()
+    assert log.startswith(f"START RequestId: {request_id}"), log
+    assert f"REPORT RequestId: {request_id}" in log, log
 
 
 def test_the_rest_of_lambdas_api_answers_from_the_emulator(lambda_client: Any, function_name: str) -> None:

@@ -5,6 +5,7 @@ devstack token EMAIL [--admin]    an ID token for a dev user of the running `dev
 devstack env                      export lines that point AWS's tools at the running stack (make env)
 devstack deploy [--delete]        deploy template.yml to the emulator that answers (make deploy-local)
 devstack gateway --rie HOST:PORT  the HTTP API gateway alone (template.yml's API), in front of a running RIE
+                                  (compose: with Lambda's API and the function's logs)
 devstack chain [--get PATH]       the built function under RIE + the Web Adapter alone, to debug it
 devstack synth --env ENV          template.yml as one environment gets it (SAM transform, conditions)
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shlex
 import signal
@@ -29,7 +31,7 @@ from pathlib import Path
 from devstack import config, debugging, paths
 from devstack.apigw.api_config import warn_unemulated
 from devstack.apigw.event_builder import request_event
-from devstack.apigw.gateway import INTEGRATION_TIMEOUT_S, LOG_EVENTS_ENV, serve
+from devstack.apigw.gateway import INTEGRATION_TIMEOUT_S, LOG_EVENTS_ENV
 from devstack.deploy import (
     REAL_ACCOUNT_VARIABLES,
     aws_tools_environment,
@@ -46,8 +48,9 @@ from devstack.environment import (
     endpoints_for,
     function_variables,
     local_environment,
+    running_rie_front,
 )
-from devstack.lambdafn.runtime import LambdaChain, invoke_url, on_port
+from devstack.lambdafn.runtime import LambdaChain, on_port
 from devstack.local_function import probe
 from devstack.reload import Reloader
 from devstack.stack.model import local_stack
@@ -133,8 +136,8 @@ def emulator_addresses(facts: config.LocalFacts) -> tuple[str, str]:
 
 def running_endpoints(api: str | None = None) -> Endpoints:
     """Where the parts of the running local environment listen: `make dev`'s, else the compose stack's
-    (the emulators where the facts say, the table and bucket from the deployed stack). With `api`, the one
-    whose gateway that is."""
+    (the emulators and Lambda's API where the facts say, the table and bucket from the deployed stack). With
+    `api`, the one whose gateway that is."""
     if paths.RUN_FILE.exists():
         running = Endpoints(**json.loads(paths.RUN_FILE.read_text()))
         if api in (None, running.api):
@@ -147,7 +150,12 @@ def running_endpoints(api: str | None = None) -> Endpoints:
             "Start one first: `make dev`, or `make up` / `docker compose up --wait`."
         )
     outputs = deployed_stack(local_stack(facts), facts.aws, aws).outputs
-    endpoints = endpoints_for(facts, aws=aws, firebase_auth_host=firebase, outputs=dict(outputs))
+    # Compose's gateway serves Lambda's API on its port, passing on what it does not serve to the emulator:
+    # the emulator's health through it is this stack's Lambda API answering.
+    lambda_api = http_ok(f"http://127.0.0.1:{facts.ports.lambda_api}/_localstack/health")
+    endpoints = endpoints_for(
+        facts, aws=aws, firebase_auth_host=firebase, outputs=dict(outputs), lambda_api=lambda_api
+    )
     return replace(endpoints, api=api) if api else endpoints
 
 
@@ -228,7 +236,6 @@ def deploy(args: argparse.Namespace) -> int:
 
 
 def gateway(args: argparse.Namespace) -> int:
-    host, _, port = args.rie.rpartition(":")
     facts = config.load()
     stack = local_stack(facts, template_path=args.template)
     integration_timeout, function_timeout = args.timeout or INTEGRATION_TIMEOUT_S, args.function_timeout
@@ -236,8 +243,12 @@ def gateway(args: argparse.Namespace) -> int:
         integration_timeout = function_timeout = debugging.LIFTED_TIMEOUT_S
     function_timeout = function_timeout or stack.function(FUNCTION).timeout
     warn_unemulated(stack.api, print_sink)
-    serve(
-        invoke_url(host, int(port)),
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _stop_on_signals()
+    aws, _ = emulator_addresses(facts)
+    with running_rie_front(
+        facts,
+        args.rie,
         api=stack.api,
         host=args.host,
         port=args.port or facts.ports.gateway,
@@ -245,8 +256,13 @@ def gateway(args: argparse.Namespace) -> int:
         function_timeout_s=function_timeout,
         log_events=args.log_events,
         log_level=args.log_level,
-    )
-    return 0
+        emulator=aws,
+        lambda_api_port=args.lambda_api_port,
+        function_output=args.function_output,
+    ) as parts:
+        while True:
+            parts.check()
+            time.sleep(PART_CHECK_MS / 1000)
 
 
 def chain(args: argparse.Namespace) -> int:
@@ -346,6 +362,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     gateway_parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    gateway_parser.add_argument(
+        "--lambda-api-port",
+        type=int,
+        help="also serve Lambda's API for the deployed function there, on the same RIE (the rest of "
+        f"Lambda's API goes on to the AWS emulator: {AWS_ENDPOINT_ENV}, else the facts' endpoint)",
+    )
+    gateway_parser.add_argument(
+        "--function-output",
+        metavar="HOST",
+        help="the function's container, whose output relay serves its lines: shipped to the deployed "
+        "function's log group",
     )
     gateway_parser.set_defaults(run=gateway)
 

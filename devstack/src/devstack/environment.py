@@ -13,7 +13,7 @@ Everything stops in reverse order.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
@@ -22,14 +22,18 @@ from typing import Any
 from botocore.config import Config
 
 from devstack import config, paths
-from devstack.apigw.api_config import warn_unemulated
+from devstack.apigw.api_config import ApiConfig, warn_unemulated
 from devstack.apigw.gateway import INTEGRATION_TIMEOUT_S, Gateway
 from devstack.debugging import LIFTED_TIMEOUT_S, function_as_debugged
-from devstack.deploy import deploy_to_emulator, deploy_unless_unchanged, emulator_session
+from devstack.deploy import deploy_to_emulator, deploy_unless_unchanged, deployed_stack, emulator_session
 from devstack.emulators.firebase import firebase_auth_booting
 from devstack.emulators.ministack import ministack
-from devstack.lambdafn.invoke_api import FunctionNames, LambdaApi
+from devstack.lambdafn import output_relay
+from devstack.lambdafn.invoke_api import FunctionNames, InvocationLogs, LambdaApi
 from devstack.lambdafn.logs import LogShipper
+from devstack.lambdafn.output_relay import RelayReader
+from devstack.lambdafn.pool import EnvironmentPool
+from devstack.lambdafn.runtime import invoke_url, part_of
 from devstack.local_function import ChainFactory, LocalFunction
 from devstack.stack.function import FunctionConfig
 from devstack.stack.model import Stack, local_stack
@@ -64,7 +68,7 @@ class Endpoints:
     bucket: str
     lambda_api: str = field(default="", metadata={AWS_TOOLS: "AWS_ENDPOINT_URL_LAMBDA"})
     """Lambda's API for the function the chain runs (the rest of Lambda's API goes on to `aws`); empty where
-    nothing serves it (compose, for now)."""
+    nothing serves it (a compose stack whose gateway does not answer it)."""
 
     def for_aws_tools(self) -> dict[str, str]:
         """AWS_ENDPOINT_URL[_<SERVICE>] of each endpoint that AWS's tools reach and that is set."""
@@ -96,7 +100,7 @@ def endpoints_for(
     lambda_api: bool = False,
 ) -> Endpoints:
     """Where everything is, given the emulators' addresses and the deployed stack's outputs; with
-    `lambda_api`, this process serves Lambda's API (make dev) on its port."""
+    `lambda_api`, Lambda's API is served on its port (make dev's, compose's gateway)."""
     return Endpoints(
         api=f"http://127.0.0.1:{facts.ports.gateway}",
         app=f"http://127.0.0.1:{facts.ports.app}",
@@ -280,3 +284,77 @@ def local_environment(
         function.warm_up()
         firebase.wait_ready()
         yield RunningEnvironment(endpoints, deployed_stack, function, parts)
+
+
+RELAY_WAIT_S = 10.0
+"""How long the gateway waits for the function container's output relay before it serves anyway."""
+
+
+@contextmanager
+def running_rie_front(
+    facts: config.LocalFacts,
+    rie: str,
+    *,
+    api: ApiConfig,
+    host: str,
+    port: int,
+    timeout_s: float,
+    function_timeout_s: float,
+    log_events: bool | None,
+    log_level: str,
+    emulator: str,
+    lambda_api_port: int | None = None,
+    function_output: str | None = None,
+    sink: LogSink = print_sink,
+) -> Iterator[Parts]:
+    """The gateway in front of an RIE that runs already at `rie` (HOST:PORT: compose's function container),
+    requests taking turns on it; yields its parts once they serve. Compose's door adds what `make dev` has:
+
+    - `lambda_api_port`: Lambda's API for the deployed function (its name and ARN from the AWS emulator at
+      `emulator`) on the same RIE and its bound, every other call proxied to the emulator;
+    - `function_output` (the host of the function's container, whose output relay serves its lines): the
+      function's lines shipped to the emulator's CloudWatch Logs by the same LogShipper, and kept for
+      LogType Tail."""
+    rie_host, _, rie_port = rie.rpartition(":")
+    pool = EnvironmentPool.of_running_rie(
+        invoke_url(rie_host, int(rie_port)), function_timeout_s=function_timeout_s
+    )
+    logs = InvocationLogs()
+    parts = Parts()
+    with ExitStack() as exits:
+        configuration: dict[str, Any] = {}
+        if lambda_api_port is not None or function_output is not None:
+            deployed = deployed_stack(local_stack(facts), facts.aws, emulator)
+            configuration = deployed_function(deployed, facts.aws, emulator)
+        if function_output is not None:
+            shipper = exits.enter_context(log_shipper(configuration, facts.aws, emulator, sink))
+
+            def new_environment() -> Callable[[str], None]:
+                # The container's lines are in its own logs already: here they are only shipped and kept.
+                tap = logs.sink(0, shipper.tap(lambda _part, _line: None))
+                return lambda line: tap(part_of(line), line)
+
+            reader = exits.enter_context(RelayReader(function_output, output_relay.PORT, new_environment))
+            # Before the first invocation, so its START and cold-start REPORT are shipped too.
+            if not reader.connected.wait(RELAY_WAIT_S):
+                sink(
+                    "logs",
+                    f"WARNING: no output relay answers at {function_output} yet: lines before it do are lost",
+                )
+        gateway = Gateway(pool, api=api, integration_timeout_s=timeout_s, log_events=log_events)
+        parts.add(
+            exits.enter_context(
+                ServerThread(gateway, host=host, port=port, log_level=log_level, part="gateway")
+            )
+        )
+        if lambda_api_port is not None:
+            names = FunctionNames.of_arn(configuration["FunctionArn"])
+            lambda_api = LambdaApi(pool, names, emulator, logs=logs, sink=sink)
+            parts.add(
+                exits.enter_context(
+                    ServerThread(
+                        lambda_api, host=host, port=lambda_api_port, log_level=log_level, part="lambda api"
+                    )
+                )
+            )
+        yield parts

@@ -10,7 +10,6 @@ the way HTTP API does it (response_mapper). See docs/gateway.md. Run it with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -273,28 +272,3 @@ def _for_log(event: Mapping[str, Any]) -> str:
     if isinstance(body, str) and len(body) > LOG_BODY_CHARS:
         shown["body"] = f"{body[:LOG_BODY_CHARS]}...({len(body)} chars)"
     return json.dumps(shown, ensure_ascii=False)
-
-
-def serve(
-    invoke_url: str,
-    *,
-    api: ApiConfig,
-    host: str,
-    port: int,
-    timeout_s: float,
-    function_timeout_s: float,
-    log_events: bool | None,
-    log_level: str,
-) -> None:
-    """Serve the gateway with uvicorn until interrupted (what `devstack gateway` runs)."""
-    import uvicorn
-
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = Gateway(
-        EnvironmentPool.of_running_rie(invoke_url, function_timeout_s=function_timeout_s),
-        api=api,
-        integration_timeout_s=timeout_s,
-        log_events=log_events,
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, lifespan="on")
