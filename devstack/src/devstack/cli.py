@@ -27,7 +27,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from devstack import config, paths
-from devstack.apigw.api_config import warn_unemulated
+from devstack.apigw.api_config import show_emulation
 from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import LOG_EVENTS_ENV, serve
 from devstack.deploy import (
@@ -227,7 +227,7 @@ def gateway(args: argparse.Namespace) -> int:
     facts = config.load()
     stack = local_stack(facts, template_path=args.template)
     function_timeout = args.function_timeout or stack.function(FUNCTION).timeout
-    warn_unemulated(stack.api, print_sink)
+    show_emulation(stack.api, print_sink)
     serve(
         invoke_url(host, int(port)),
         api=stack.api,

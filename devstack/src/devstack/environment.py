@@ -22,7 +22,7 @@ from typing import Any
 from botocore.config import Config
 
 from devstack import config, paths
-from devstack.apigw.api_config import warn_unemulated
+from devstack.apigw.api_config import show_emulation
 from devstack.apigw.gateway import Gateway
 from devstack.deploy import deploy_to_emulator, emulator_session
 from devstack.emulators.firebase import firebase_auth
@@ -195,7 +195,7 @@ def local_environment(
         raise StartupError(f"No built function at {artifact}. Run `make build`.")
     stack = local_stack(facts)  # read once, refused before anything starts
     api = stack.api if api_template == paths.TEMPLATE else local_stack(facts, template_path=api_template).api
-    warn_unemulated(api, sink)
+    show_emulation(api, sink)
     tools = LambdaTools.pinned()
     ports = facts.ports
     for part, port, var in (
