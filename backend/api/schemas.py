@@ -123,3 +123,9 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class GatewayError(BaseModel):
+    """API Gateway's own answer: its JWT authorizer refused the token before the function ran (template.yml)."""
+
+    message: str
