@@ -126,6 +126,6 @@ class ErrorResponse(BaseModel):
 
 
 class GatewayError(BaseModel):
-    """API Gateway's own answer: its JWT authorizer refused the token before the function ran (template.yml)."""
+    """API Gateway's own answer: its JWT authorizer refused the token, the function never ran."""
 
     message: str
