@@ -2,8 +2,9 @@
 
 BENCH_QUICK=1: one round each and no suites (for a short run while developing);
 BENCH_ONLY=cold_start,artifact: only those groups (the others: start, latency, per_request, reload,
-suites, sam_local; latency, per_request and reload run inside start's environment, so they bring start
-along). Either writes .local/bench-partial.json instead, so the committed results stay a full run's.
+authorizer, suites, sam_local; latency, per_request, reload and authorizer run inside start's environment,
+so they bring start along). Either writes .local/bench-partial.json instead, so the committed results stay
+a full run's.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import artifact, cold_start, latency, per_request, reload, sam_local, start, suites
+from bench import artifact, authorizer, cold_start, latency, per_request, reload, sam_local, start, suites
 from bench.measure import QUICK, Row, not_run
 from devstack import paths
 from devstack.tools import lambda_python_bin_dir
@@ -28,7 +29,7 @@ from devstack.tools import lambda_python_bin_dir
 RESULTS = Path(__file__).with_name("results.json")
 """The README links it: only a full run (every group, not BENCH_QUICK) writes it."""
 PARTIAL_RESULTS = paths.LOCAL_STATE / "bench-partial.json"
-GROUPS = ["cold start", "latency", "start", "per request", "suites", "artifact", "sam local"]
+GROUPS = ["cold start", "latency", "authorizer", "start", "per request", "suites", "artifact", "sam local"]
 
 
 def machine() -> dict[str, Any]:
@@ -151,7 +152,7 @@ def main() -> int:
     if wanted("cold_start"):
         with _phase("cold start"):
             rows += _guarded("cold start", cold_start.run)
-    if wanted("start") or wanted("latency") or wanted("per_request") or wanted("reload"):
+    if any(wanted(name) for name in ("start", "latency", "per_request", "reload", "authorizer")):
         with _phase("start, latency, per request"):
             rows += _guarded(
                 "start",
@@ -160,6 +161,7 @@ def main() -> int:
                         *([latency.run] if wanted("latency") else []),
                         *([per_request.run] if wanted("per_request") else []),
                         *([reload.run] if wanted("reload") else []),
+                        *([authorizer.run] if wanted("authorizer") else []),
                     ]
                 ),
             )

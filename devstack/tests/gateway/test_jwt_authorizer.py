@@ -282,3 +282,15 @@ def test_unauthenticated_requests_never_invoke_the_function(
     old = local_stack(FACTS, template_path=_without_authorizer(tmp_path)).api
     assert not old.authorizers
     assert _unauthenticated_invocations(old, fake_rie, keys, 20) == 20
+
+
+def test_the_start_up_listing_names_the_authorizer() -> None:
+    """What `make dev`, `devstack gateway` and compose's gateway print first (api_config.show_emulation)."""
+    lines = local_stack(FACTS).api.emulated()
+    assert "routes ANY /{proxy+}, ANY /: JWT authorizer FirebaseIdToken" in lines
+    assert (
+        f"JWT authorizer FirebaseIdToken: issuer {ISSUER}, audience {PROJECT}, token from the authorization "
+        "header, the Auth emulator's unsigned tokens accepted"
+    ) in lines
+    deployed = read_stack("prod", region=FACTS.aws.region).api.emulated()
+    assert not any("unsigned" in line for line in deployed)

@@ -52,28 +52,28 @@ class ApiConfig:
     unemulated: tuple[str, ...] = ()
 
     def emulated(self) -> tuple[str, ...]:
-        """What the gateway applies from the template, one line each (shown when it starts)."""
-        lines = [f"route {route.key}" + _guard(route) for route in self.routes]
+        """What the gateway applies from the template, in a few lines (shown when it starts): its routes by
+        the authorizer guarding them, each authorizer, the throttles and CORS."""
+        guards: dict[str, list[str]] = {}
+        for route in self.routes:
+            scopes = f" (scopes {' '.join(route.scopes)})" if route.scopes else ""
+            guards.setdefault(route.authorizer or "", []).append(route.key + scopes)
+        lines = [
+            f"routes {', '.join(keys)}: " + (f"JWT authorizer {name}" if name else "public")
+            for name, keys in guards.items()
+        ]
         lines += [
-            f"JWT authorizer {name}: issuer {a.issuer}, audience {', '.join(a.audience)}, "
-            f"token from the {a.header} header"
-            + ("; the Auth emulator's unsigned tokens accepted" if a.issuer == self.emulator_issuer else "")
+            f"JWT authorizer {name}: issuer {a.issuer}, audience {', '.join(a.audience)}, token from the "
+            f"{a.header} header"
+            + (", the Auth emulator's unsigned tokens accepted" if a.issuer == self.emulator_issuer else "")
             for name, a in self.authorizers.items()
         ]
-        lines += [
-            f"throttle {key}: {limits.rate:g}/s, burst {limits.burst}"
-            for key, limits in self.throttling.items()
-        ]
+        if self.throttling:
+            limits = (f"{key} {t.rate:g}/s burst {t.burst}" for key, t in self.throttling.items())
+            lines.append(f"throttles {', '.join(limits)}")
         if self.cors is not None:
-            lines.append(f"CORS: origins {', '.join(self.cors.allow_origins) or '(none)'}")
+            lines.append(f"CORS, origins {', '.join(self.cors.allow_origins) or '(none)'}")
         return tuple(lines)
-
-
-def _guard(route: Route) -> str:
-    if route.authorizer is None:
-        return " (public)"
-    scopes = f", scopes {' '.join(route.scopes)}" if route.scopes else ""
-    return f" (JWT authorizer {route.authorizer}{scopes})"
 
 
 def show_emulation(api: ApiConfig, sink: LogSink) -> None:
