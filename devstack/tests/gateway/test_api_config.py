@@ -207,3 +207,59 @@ def test_the_refusal_names_the_template(tmp_path: Path) -> None:
     )
     with pytest.raises(ApiConfigError, match=str(template)):
         local_stack(config.load(), template_path=template)
+
+
+JWT = {"JwtConfiguration": {"issuer": "https://issuer.example", "audience": ["aud"]}}
+
+
+def test_routes_get_the_default_authorizer_none_or_their_own_with_scopes() -> None:
+    document = _with_events(
+        {
+            "Auth": {
+                "DefaultAuthorizer": "Jwt",
+                "Authorizers": {"Jwt": JWT, "Scoped": {**JWT, "AuthorizationScopes": ["read"]}},
+            }
+        },
+        Default={"Path": "/a", "Method": "GET"},
+        Public={"Path": "/b", "Method": "GET", "Auth": {"Authorizer": "NONE"}},
+        Scoped={"Path": "/c", "Method": "GET", "Auth": {"Authorizer": "Scoped"}},
+        Own={"Path": "/d", "Method": "GET", "Auth": {"Authorizer": "Jwt", "AuthorizationScopes": ["write"]}},
+    )
+    config = api_config(document, {})
+    assert config.routes == (
+        Route("GET /a", authorizer="Jwt"),
+        Route("GET /b"),
+        Route("GET /c", authorizer="Scoped", scopes=("read",)),
+        Route("GET /d", authorizer="Jwt", scopes=("write",)),
+    )
+    assert config.authorizers["Jwt"] == JwtAuthorizer("https://issuer.example", ("aud",))
+    assert config.emulator_issuer is None  # only stack.model.local_stack sets one
+
+
+@pytest.mark.parametrize(
+    ("auth", "event_auth", "named"),
+    [
+        (
+            {"Authorizers": {"L": {"FunctionArn": "arn:aws:lambda:::function:f"}}},
+            None,
+            "only JWT authorizers",
+        ),
+        ({"EnableIamAuthorizer": True}, None, "only JWT authorizers are emulated"),
+        (
+            {"Authorizers": {"J": {**JWT, "IdentitySource": "$request.querystring.t"}}},
+            None,
+            "only a request header",
+        ),
+        ({"Authorizers": {"J": JWT}, "DefaultAuthorizer": "K"}, None, "DefaultAuthorizer 'K'"),
+        ({"Authorizers": {"J": JWT}}, {"Authorizer": "NONE"}, "NONE needs a DefaultAuthorizer"),
+        ({"Authorizers": {"J": JWT}}, {"Authorizer": "K"}, "Authorizer 'K' is not one"),
+        ({"Authorizers": {"J": {"JwtConfiguration": {"audience": ["a"]}}}}, None, "issuer must resolve"),
+    ],
+)
+def test_an_authorizer_that_cannot_be_applied_stops_the_start(
+    auth: dict[str, Any], event_auth: dict[str, Any] | None, named: str
+) -> None:
+    """Skipping it would let through what API Gateway refuses."""
+    event = {"Path": "/a", "Method": "GET", **({"Auth": event_auth} if event_auth else {})}
+    with pytest.raises(ApiConfigError, match=re.escape(named)):
+        api_config(_with_events({"Auth": auth}, A=event), {})
