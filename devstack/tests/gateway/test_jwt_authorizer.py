@@ -75,6 +75,8 @@ def refused_tokens(keys: KeyServer) -> dict[str, str | None]:
         "wrong_project": "Bearer " + keys.sign(claims(OTHER_PROJECT)),
         "wrong_issuer": "Bearer " + keys.sign(claims(iss=f"https://securetoken.google.com/{OTHER_PROJECT}")),
         "wrong_audience": "Bearer " + keys.sign(claims(aud=OTHER_PROJECT)),
+        "audience_not_a_string": "Bearer " + keys.sign(claims(aud=[{"project": PROJECT}])),
+        "no_exp": "Bearer " + keys.sign({k: v for k, v in claims().items() if k != "exp"}),
         "expired": "Bearer " + keys.sign(claims(iat=now - 7200, exp=now - 1)),
         "not_yet_valid": "Bearer " + keys.sign(claims(nbf=now + 600)),
         "issued_in_the_future": "Bearer " + keys.sign(claims(iat=now + 600)),

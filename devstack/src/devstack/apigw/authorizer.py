@@ -89,15 +89,17 @@ class IssuerKeys:
             async with httpx.AsyncClient(timeout=KEY_FETCH_TIMEOUT_S) as client:
                 discovery = (await client.get(self._locate(issuer))).raise_for_status().json()
                 jwks = (await client.get(discovery["jwks_uri"])).raise_for_status().json()
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            return {
+                str(jwk["kid"]): (
+                    rsa.RSAPublicNumbers(_integer(jwk["e"]), _integer(jwk["n"])).public_key(),
+                    jwk.get("alg"),
+                )
+                for jwk in jwks["keys"]
+                if jwk.get("kty") == "RSA" and "kid" in jwk
+            }
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as error:
             LOG.warning("the keys of issuer %s could not be fetched: %s", issuer, error)
             raise Refused("the issuer's keys could not be fetched") from error
-        keys = {}
-        for jwk in jwks.get("keys", []):
-            if jwk.get("kty") == "RSA" and "kid" in jwk:
-                numbers = rsa.RSAPublicNumbers(_integer(jwk["e"]), _integer(jwk["n"]))
-                keys[str(jwk["kid"])] = (numbers.public_key(), jwk.get("alg"))
-        return keys
 
 
 def _b64decode(segment: str) -> bytes:
@@ -182,7 +184,7 @@ class JwtVerifier:
             raise Refused("the token does not have a valid issuer")
         audience = claims["aud"] if "aud" in claims else claims.get("client_id")  # aud first, as AWS
         audiences = audience if isinstance(audience, list) else [audience]
-        if not set(audiences) & set(authorizer.audience):
+        if not any(isinstance(item, str) and item in authorizer.audience for item in audiences):
             raise Refused("the token does not have a valid audience")
         now = self._clock()
         if not _number(claims.get("exp")) or claims["exp"] <= now:
