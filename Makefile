@@ -67,7 +67,7 @@ logs: ## Follow the compose stack's logs
 
 ##@ Tests and checks
 .PHONY: bench
-bench: install build ## Benchmarks side by side (cold start, latency, start, per request, suites, artifact, sam local): one table + bench/results.json (BENCH_QUICK=1: short, BENCH_ONLY=sam_local,...: some groups)
+bench: install build ## Benchmarks side by side (cold start, latency, authorizer, start, per request, suites, artifact, sam local): one table + bench/results.json (BENCH_QUICK=1: short, BENCH_ONLY=sam_local,...: some groups)
 	$(RUN) python -m bench.run
 
 .PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser test-faults test-durability e2e fuzz smoke lint format typecheck check-iac check-security

@@ -2,9 +2,9 @@
 
 BENCH_QUICK=1: one round each and no suites (for a short run while developing);
 BENCH_ONLY=cold_start,artifact: only those groups (the others: start, latency, per_request, reload,
-log_shipping, suites, sam_local; latency, per_request, reload and log_shipping run inside start's
-environment, so they bring start along). Either writes .local/bench-partial.json instead, so the committed
-results stay a full run's.
+log_shipping, authorizer, suites, sam_local; latency, per_request, reload, log_shipping and authorizer run
+inside start's environment, so they bring start along). Either writes .local/bench-partial.json instead, so
+the committed results stay a full run's.
 """
 
 from __future__ import annotations
@@ -21,13 +21,34 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import artifact, cold_start, latency, log_shipping, per_request, reload, sam_local, start, suites
+from bench import (
+    artifact,
+    authorizer,
+    cold_start,
+    latency,
+    log_shipping,
+    per_request,
+    reload,
+    sam_local,
+    start,
+    suites,
+)
 from bench.measure import QUICK, RESULTS, Row, not_run
 from devstack import paths
 from devstack.tools import lambda_python_bin_dir
 
 PARTIAL_RESULTS = paths.LOCAL_STATE / "bench-partial.json"
-GROUPS = ["cold start", "latency", "log shipping", "start", "per request", "suites", "artifact", "sam local"]
+GROUPS = [
+    "cold start",
+    "latency",
+    "log shipping",
+    "authorizer",
+    "start",
+    "per request",
+    "suites",
+    "artifact",
+    "sam local",
+]
 
 
 def machine() -> dict[str, Any]:
@@ -150,7 +171,9 @@ def main() -> int:
     if wanted("cold_start"):
         with _phase("cold start"):
             rows += _guarded("cold start", cold_start.run)
-    if any(wanted(name) for name in ("start", "latency", "per_request", "reload", "log_shipping")):
+    if any(
+        wanted(name) for name in ("start", "latency", "per_request", "reload", "log_shipping", "authorizer")
+    ):
         with _phase("start, latency, per request"):
             rows += _guarded(
                 "start",
@@ -160,6 +183,7 @@ def main() -> int:
                         *([per_request.run] if wanted("per_request") else []),
                         *([reload.run] if wanted("reload") else []),
                         *([log_shipping.run] if wanted("log_shipping") else []),
+                        *([authorizer.run] if wanted("authorizer") else []),
                     ]
                 ),
             )

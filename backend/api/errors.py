@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from api.schemas import ErrorResponse
+from api.schemas import ErrorResponse, GatewayError
 from domain import errors
 
 # Domain error -> (HTTP status, stable machine-readable code).
@@ -44,7 +44,7 @@ _RETRY_AFTER = {"Retry-After": "1"}
 # Why each error status can come back, for the OpenAPI document (what clients and the fuzz suite rely on).
 _WHY = {
     400: "The body cannot be parsed (not UTF-8), or the cursor is not one this listing issued",
-    401: "Missing, invalid or revoked ID token",
+    401: "Missing, invalid or revoked ID token (refused by the API's authorizer, or by the app)",
     403: "The caller lacks the role this operation needs",
     404: "No such resource for this caller",
     409: "A limit would be exceeded",
@@ -61,10 +61,11 @@ _HEADERS = {
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error statuses a route can answer, all in the one error shape (they replace
-    FastAPI's default 422 body, which our handler never sends)."""
+    FastAPI's default 422 body, which our handler never sends) — but a 401, which the API's authorizer may
+    answer before the app sees the request, in its own shape (docs/auth.md)."""
     return {
         status: {
-            "model": ErrorResponse,
+            "model": ErrorResponse | GatewayError if status == 401 else ErrorResponse,
             "description": _WHY[status],
             **({"headers": _HEADERS[status]} if status in _HEADERS else {}),
         }

@@ -123,3 +123,9 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class GatewayError(BaseModel):
+    """API Gateway's own answer: its JWT authorizer refused the token, the function never ran."""
+
+    message: str

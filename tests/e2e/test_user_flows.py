@@ -39,10 +39,10 @@ def test_app_logs_show_the_lambda_request_context(api: httpx.Client, target: Tar
 
 @pytest.mark.parametrize("path", ["/users/me", "/users", "/notes", "/notes/some-id/files"])
 def test_no_token_no_entry(api: httpx.Client, path: str) -> None:
+    """Refused at the edge by the API's JWT authorizer, as HTTP API answers (the app never sees it)."""
     response = api.get(path)
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
-    assert set(response.json()["error"]) >= {"code", "message"}
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+    assert response.headers["www-authenticate"].startswith("Bearer ")
 
 
 def test_forged_token_is_refused(api: httpx.Client) -> None:

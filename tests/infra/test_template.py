@@ -18,6 +18,7 @@ from devstack.stack.template import load
 from infrastructure.dynamodb_items import EXPIRES_AT
 from infrastructure.outbound import WORST_CASE_CALL_S
 from tests.support.fakes import make_settings
+from tests.support.routes import PUBLIC_PATHS
 from web import build_app
 
 Template = dict[str, Any]
@@ -220,6 +221,7 @@ def test_http_api_routes_throttling_and_access_logs(synth: Synth, env: str) -> N
         ("/", "x-amazon-apigateway-any-method"),
         ("/{proxy+}", "x-amazon-apigateway-any-method"),
         ("/health", "get"),
+        *((path, "get") for path in PUBLIC_PATHS - {"/health"}),
     }
     for path, method in routes:
         integration = paths[path][method]["x-amazon-apigateway-integration"]
@@ -260,6 +262,58 @@ TABLE = {"Fn::GetAtt": ["Table", "Arn"]}
 TABLE_INDEXES = {"Fn::Sub": "${Table.Arn}/index/*"}
 BUCKET = {"Fn::GetAtt": ["UploadsBucket", "Arn"]}
 BUCKET_OBJECTS = {"Fn::Sub": "${UploadsBucket.Arn}/*"}
+
+
+def firebase_project(env: str) -> str:
+    """The Firebase project an environment deploys with (the local one: the Auth emulator's)."""
+    return (
+        config.load().firebase.project_id
+        if env == "local"
+        else config_env(env).parameter_overrides["FirebaseProjectId"]
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_route_but_the_apps_public_ones_needs_a_firebase_token_of_its_project(
+    synth: Synth, env: str
+) -> None:
+    """The HTTP API's JWT authorizer: the environment's Firebase project as issuer and audience, the default
+    of every route; `Authorizer: NONE` exactly on the paths the app serves without a token
+    (tests/support/routes.py)."""
+    body = one(synth(env), "AWS::ApiGatewayV2::Api")["Properties"]["Body"]
+    project = firebase_project(env)
+    assert body["components"]["securitySchemes"] == {
+        "FirebaseIdToken": {
+            "type": "oauth2",
+            "x-amazon-apigateway-authorizer": {
+                "type": "jwt",
+                "identitySource": "$request.header.Authorization",
+                "jwtConfiguration": {
+                    "issuer": f"https://securetoken.google.com/{project}",
+                    "audience": [project],
+                },
+            },
+        }
+    }
+    security = {
+        path: method["security"] for path, methods in body["paths"].items() for method in methods.values()
+    }
+    assert {path for path, guard in security.items() if guard == [{"NONE": []}]} == PUBLIC_PATHS
+    assert {path for path, guard in security.items() if guard == [{"FirebaseIdToken": []}]} == {
+        "/",
+        "/{proxy+}",
+    }
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_docs_routes_refuse_everything_in_prod(synth: Synth, env: str) -> None:
+    """Public for the docs outside prod; in prod, where the app serves none, throttled to 0: refused at the
+    edge without a token and without invoking the function (SAM cannot make the routes conditional)."""
+    settings = one(synth(env), "AWS::ApiGatewayV2::Stage")["Properties"]["RouteSettings"]
+    for path in PUBLIC_PATHS - {"/health"}:
+        limits = settings[f"GET {path}"]
+        closed = (limits["ThrottlingRateLimit"], limits["ThrottlingBurstLimit"]) == (0, 0)
+        assert closed == (env == "prod"), (path, limits)
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])

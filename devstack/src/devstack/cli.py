@@ -29,7 +29,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from devstack import config, debugging, paths
-from devstack.apigw.api_config import warn_unemulated
+from devstack.apigw.api_config import show_emulation
 from devstack.apigw.event_builder import request_event
 from devstack.apigw.gateway import INTEGRATION_TIMEOUT_S, LOG_EVENTS_ENV
 from devstack.deploy import (
@@ -242,7 +242,7 @@ def gateway(args: argparse.Namespace) -> int:
     if facts.debugger:  # compose's debug override (DEBUG=1): a paused request is never cut
         integration_timeout = function_timeout = debugging.LIFTED_TIMEOUT_S
     function_timeout = function_timeout or stack.function(FUNCTION).timeout
-    warn_unemulated(stack.api, print_sink)
+    show_emulation(stack.api, print_sink)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     _stop_on_signals()
     aws, _ = emulator_addresses(facts)

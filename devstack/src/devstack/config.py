@@ -27,6 +27,9 @@ LOCAL_ACCOUNT_ID = "123456789012"
 """The account id the local gateway reports and synth uses (AWS's documentation example); MiniStack reports
 its own (000000000000), so ARNs of deployed resources are read from it, never built from this."""
 
+FIREBASE_ISSUER_PREFIX = "https://securetoken.google.com/"
+"""Firebase ID tokens' issuer is this and the project id (template.yml's authorizer says the same)."""
+
 _REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -116,6 +119,12 @@ class FirebaseEmulator:
     """firebase-emulator/firebase.json as written."""
     project_id: str
     """.firebaserc's default project: a `demo-` id, which only the emulator accepts."""
+
+    @property
+    def token_issuer(self) -> str | None:
+        """The `iss` of the emulator's ID tokens, as of every Firebase project's; None unless the project is a
+        `demo-` one (no real project has such an id), so unsigned tokens are never taken for a real one."""
+        return f"{FIREBASE_ISSUER_PREFIX}{self.project_id}" if self.project_id.startswith("demo-") else None
 
     def settings_on_port(self, port: int) -> dict[str, Any]:
         """The same settings with another port (tests run on free ports)."""

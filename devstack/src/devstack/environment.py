@@ -22,7 +22,7 @@ from typing import Any
 from botocore.config import Config
 
 from devstack import config, paths
-from devstack.apigw.api_config import ApiConfig, warn_unemulated
+from devstack.apigw.api_config import ApiConfig, show_emulation
 from devstack.apigw.gateway import INTEGRATION_TIMEOUT_S, Gateway
 from devstack.debugging import LIFTED_TIMEOUT_S, function_as_debugged
 from devstack.deploy import deploy_to_emulator, deploy_unless_unchanged, deployed_stack, emulator_session
@@ -202,7 +202,7 @@ def local_environment(
         raise StartupError(f"No built function at {artifact}. Run `make build`.")
     stack = local_stack(facts)  # read once, refused before anything starts
     api = stack.api if api_template == paths.TEMPLATE else local_stack(facts, template_path=api_template).api
-    warn_unemulated(api, sink)
+    show_emulation(api, sink)
     tools = LambdaTools.pinned()
     ports = facts.ports
     for part, port, var in (

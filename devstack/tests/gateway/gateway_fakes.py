@@ -132,3 +132,88 @@ class FakeEnvironment:
 
     def exit_report(self) -> str | None:
         return None if self.running else f"fake environment {self.number} stopped"
+
+
+class KeyServer:
+    """An OIDC issuer's published keys on 127.0.0.1, as API Gateway finds them: the discovery document
+    names the jwks_uri, which lists the RSA public key of each `kid`. `sign` makes tokens with its keys."""
+
+    def __init__(self, kids: tuple[str, ...] = ("key-1",), alg: str = "RS256") -> None:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.keys = {kid: rsa.generate_private_key(public_exponent=65537, key_size=2048) for kid in kids}
+        self.alg = alg
+        self.fetches = 0
+        self._server: ServerThread | None = None
+
+    def __enter__(self) -> KeyServer:
+        self._server = ServerThread(self).__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.__exit__(*exc)
+
+    @property
+    def discovery_url(self) -> str:
+        assert self._server is not None
+        return f"{self._server.url}/.well-known/openid-configuration"
+
+    def jwks(self) -> dict[str, Any]:
+        def b64(number: int) -> str:
+            return _b64(number.to_bytes((number.bit_length() + 7) // 8, "big"))
+
+        keys = []
+        for kid, key in self.keys.items():
+            numbers = key.public_key().public_numbers()
+            keys.append(
+                {
+                    "kty": "RSA",
+                    "kid": kid,
+                    "alg": self.alg,
+                    "use": "sig",
+                    "n": b64(numbers.n),
+                    "e": b64(numbers.e),
+                }
+            )
+        return {"keys": keys}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        assert self._server is not None
+        if scope["path"] == "/.well-known/openid-configuration":
+            body = {"issuer": "whatever", "jwks_uri": f"{self._server.url}/jwks"}
+        else:
+            self.fetches += 1
+            body = self.jwks()
+        await _reply(send, 200, json.dumps(body).encode())
+
+    def sign(self, claims: dict[str, Any], *, kid: str = "key-1", alg: str = "RS256", key: Any = None) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        signing_input = f"{_segment({'alg': alg, 'kid': kid, 'typ': 'JWT'})}.{_segment(claims)}"
+        digest = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}[alg]
+        signature = (key or self.keys[kid]).sign(signing_input.encode(), padding.PKCS1v15(), digest)
+        return f"{signing_input}.{_b64(signature)}"
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _segment(part: dict[str, Any]) -> str:
+    return _b64(json.dumps(part).encode())
+
+
+def forge(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
+    """A token made of any header, claims and signature: what a caller without the issuer's key can send."""
+    return f"{_segment(header)}.{_segment(claims)}.{_b64(signature)}"
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    """`alg: none` and no signature, as the Firebase Auth emulator issues its ID tokens."""
+    return forge({"alg": "none", "typ": "JWT"}, claims)

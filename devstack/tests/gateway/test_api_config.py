@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devstack import config
-from devstack.apigw.api_config import ApiConfig, CorsConfiguration
+from devstack.apigw.api_config import ApiConfig, CorsConfiguration, JwtAuthorizer
 from devstack.apigw.routes import DEFAULT_ROUTE, Route
 from devstack.apigw.throttle import ThrottleLimits
 from devstack.stack.api import ApiConfigError, read_api
@@ -28,14 +28,26 @@ def _template(cors: Any) -> dict[str, Any]:
 
 
 def test_template_yml_as_make_dev_deploys_it() -> None:
-    """Its CORS, its routes with their throttles, and one line for each property not emulated."""
-    assert local_stack(config.load()).api == ApiConfig(
-        routes=(Route("ANY /{proxy+}"), Route("ANY /"), Route("GET /health")),
+    """Its CORS, its JWT authorizer (the emulator's project, whose unsigned tokens it alone accepts), its
+    routes with their authorizer and throttles, and one line for each property not emulated."""
+    facts = config.load()
+    issuer = f"https://securetoken.google.com/{facts.firebase.project_id}"
+    docs = ("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json")
+    assert local_stack(facts).api == ApiConfig(
+        routes=(
+            Route("ANY /{proxy+}", authorizer="FirebaseIdToken"),
+            Route("ANY /", authorizer="FirebaseIdToken"),
+            Route("GET /health"),
+            *(Route(f"GET {path}") for path in docs),
+        ),
         throttling={  # samconfig's local env raises the API routes' limits; GET /health keeps the template's
             "ANY /{proxy+}": ThrottleLimits(rate=1000, burst=2000),
             "ANY /": ThrottleLimits(rate=1000, burst=2000),
             "GET /health": ThrottleLimits(rate=10, burst=20),
+            **{f"GET {path}": ThrottleLimits(rate=1000, burst=2000) for path in docs},
         },
+        authorizers={"FirebaseIdToken": JwtAuthorizer(issuer, (facts.firebase.project_id,))},
+        emulator_issuer=issuer,
         unemulated=tuple(
             f"template.yml: HttpApi.{name} is not emulated by the local gateway"
             for name in ("Description", "Tags", "FailOnWarnings", "AccessLogSettings")
@@ -124,10 +136,10 @@ def test_every_property_not_emulated_is_listed() -> None:
     document = _with_events(
         {
             "StageName": "prod",
-            "Auth": {"Authorizers": {}},
+            "DisableExecuteApiEndpoint": True,
             "DefaultRouteSettings": {"ThrottlingRateLimit": 1, "DetailedMetricsEnabled": True},
         },
-        A={"Path": "/a", "Method": "GET", "Auth": {"Authorizer": "NONE"}, "TimeoutInMillis": 5000},
+        A={"Path": "/a", "Method": "GET", "TimeoutInMillis": 5000},
     )
     document["Resources"]["Fn"]["Properties"]["Events"]["Implicit"] = {
         "Type": "HttpApi",
@@ -138,9 +150,8 @@ def test_every_property_not_emulated_is_listed() -> None:
         f"{name} is not emulated by the local gateway"
         for name in (
             "HttpApi.StageName",
-            "HttpApi.Auth",
+            "HttpApi.DisableExecuteApiEndpoint",
             "HttpApi.DefaultRouteSettings.DetailedMetricsEnabled",
-            "Fn.Events.A.Auth",
             "Fn.Events.Implicit (on an API other than Api)",
         )
     )
@@ -196,3 +207,59 @@ def test_the_refusal_names_the_template(tmp_path: Path) -> None:
     )
     with pytest.raises(ApiConfigError, match=str(template)):
         local_stack(config.load(), template_path=template)
+
+
+JWT = {"JwtConfiguration": {"issuer": "https://issuer.example", "audience": ["aud"]}}
+
+
+def test_routes_get_the_default_authorizer_none_or_their_own_with_scopes() -> None:
+    document = _with_events(
+        {
+            "Auth": {
+                "DefaultAuthorizer": "Jwt",
+                "Authorizers": {"Jwt": JWT, "Scoped": {**JWT, "AuthorizationScopes": ["read"]}},
+            }
+        },
+        Default={"Path": "/a", "Method": "GET"},
+        Public={"Path": "/b", "Method": "GET", "Auth": {"Authorizer": "NONE"}},
+        Scoped={"Path": "/c", "Method": "GET", "Auth": {"Authorizer": "Scoped"}},
+        Own={"Path": "/d", "Method": "GET", "Auth": {"Authorizer": "Jwt", "AuthorizationScopes": ["write"]}},
+    )
+    config = api_config(document, {})
+    assert config.routes == (
+        Route("GET /a", authorizer="Jwt"),
+        Route("GET /b"),
+        Route("GET /c", authorizer="Scoped", scopes=("read",)),
+        Route("GET /d", authorizer="Jwt", scopes=("write",)),
+    )
+    assert config.authorizers["Jwt"] == JwtAuthorizer("https://issuer.example", ("aud",))
+    assert config.emulator_issuer is None  # only stack.model.local_stack sets one
+
+
+@pytest.mark.parametrize(
+    ("auth", "event_auth", "named"),
+    [
+        (
+            {"Authorizers": {"L": {"FunctionArn": "arn:aws:lambda:::function:f"}}},
+            None,
+            "only JWT authorizers",
+        ),
+        ({"EnableIamAuthorizer": True}, None, "only JWT authorizers are emulated"),
+        (
+            {"Authorizers": {"J": {**JWT, "IdentitySource": "$request.querystring.t"}}},
+            None,
+            "only a request header",
+        ),
+        ({"Authorizers": {"J": JWT}, "DefaultAuthorizer": "K"}, None, "DefaultAuthorizer 'K'"),
+        ({"Authorizers": {"J": JWT}}, {"Authorizer": "NONE"}, "NONE needs a DefaultAuthorizer"),
+        ({"Authorizers": {"J": JWT}}, {"Authorizer": "K"}, "Authorizer 'K' is not one"),
+        ({"Authorizers": {"J": {"JwtConfiguration": {"audience": ["a"]}}}}, None, "issuer must resolve"),
+    ],
+)
+def test_an_authorizer_that_cannot_be_applied_stops_the_start(
+    auth: dict[str, Any], event_auth: dict[str, Any] | None, named: str
+) -> None:
+    """Skipping it would let through what API Gateway refuses."""
+    event = {"Path": "/a", "Method": "GET", **({"Auth": event_auth} if event_auth else {})}
+    with pytest.raises(ApiConfigError, match=re.escape(named)):
+        api_config(_with_events({"Auth": auth}, A=event), {})

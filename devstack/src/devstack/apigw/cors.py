@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from devstack.apigw.api_config import CorsConfiguration
+from devstack.apigw.event_builder import request_header
 from devstack.apigw.response_mapper import GatewayResponse
 
 ALLOW_ORIGIN = "access-control-allow-origin"
@@ -25,18 +26,12 @@ CORS_RESPONSE_HEADERS = frozenset(
 WILDCARD = "*"
 
 
-def _request_header(scope: Mapping[str, Any], name: str) -> str | None:
-    """A request header of an ASGI scope (names arrive lower-cased); repeated ones joined with ','."""
-    values = [value.decode("latin-1") for key, value in scope["headers"] if key.decode("latin-1") == name]
-    return ",".join(values) if values else None
-
-
 def is_preflight(scope: Mapping[str, Any]) -> bool:
     """OPTIONS with Origin and Access-Control-Request-Method; any other OPTIONS goes to the routes."""
     return (
         scope["method"] == "OPTIONS"
-        and _request_header(scope, "origin") is not None
-        and _request_header(scope, "access-control-request-method") is not None
+        and request_header(scope, "origin") is not None
+        and request_header(scope, "access-control-request-method") is not None
     )
 
 
@@ -61,9 +56,9 @@ def _preflight_allows(cors: CorsConfiguration, method: str, requested_headers: s
 def preflight_response(cors: CorsConfiguration, scope: Mapping[str, Any]) -> GatewayResponse:
     """HTTP API's own answer to a preflight: 204, with the CORS headers only when everything asked for
     (origin, method, headers) is allowed; a refused preflight gets none, so the browser stops there."""
-    allow_origin = _allow_origin(cors, _request_header(scope, "origin"))
-    method = _request_header(scope, "access-control-request-method") or ""
-    requested_headers = _request_header(scope, "access-control-request-headers")
+    allow_origin = _allow_origin(cors, request_header(scope, "origin"))
+    method = request_header(scope, "access-control-request-method") or ""
+    requested_headers = request_header(scope, "access-control-request-headers")
     if allow_origin is None or not _preflight_allows(cors, method.strip(), requested_headers):
         return GatewayResponse(204)
     headers = [(ALLOW_ORIGIN, allow_origin)]
@@ -84,7 +79,7 @@ def with_cors_headers(
     """Any other response: the function's CORS headers dropped, the configured ones added for an allowed
     origin (Allow-Origin, Allow-Credentials when true, Expose-Headers when listed)."""
     headers = [(name, value) for name, value in response.headers if name not in CORS_RESPONSE_HEADERS]
-    allow_origin = _allow_origin(cors, _request_header(scope, "origin"))
+    allow_origin = _allow_origin(cors, request_header(scope, "origin"))
     if allow_origin is not None:
         headers.append((ALLOW_ORIGIN, allow_origin))
         if cors.allow_credentials:

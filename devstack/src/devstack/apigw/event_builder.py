@@ -54,6 +54,16 @@ def encoded_path(scope: Mapping[str, Any]) -> str:
     return bytes(raw_path).split(b"?", 1)[0].decode("latin-1")
 
 
+def request_header(scope: Mapping[str, Any], name: str) -> str | None:
+    """A request header of an ASGI scope (names arrive lower-cased); repeated ones joined with ','."""
+    values = [
+        bytes(value).decode("latin-1")
+        for key, value in scope["headers"]
+        if bytes(key).decode("latin-1") == name
+    ]
+    return ",".join(values) if values else None
+
+
 def split_cookies(cookie_headers: Iterable[str]) -> list[str]:
     """``Cookie`` header(s) → the event's ``cookies`` list (split on ``;``, trimmed, empties dropped)."""
     return [part.strip() for header in cookie_headers for part in header.split(";") if part.strip()]
@@ -84,9 +94,11 @@ def build_event(
     api_id: str = LOCAL_API_ID,
     stage: str = "$default",
     route: RouteMatch | None = None,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An ASGI HTTP scope and its body → an API Gateway HTTP API payload-2.0 event for the route it matched
-    (routes.RouteTable.match; default: the ``$default`` route)."""
+    (routes.RouteTable.match; default: the ``$default`` route); `authorizer` is what the route's authorizer
+    let through (``requestContext.authorizer``)."""
     route = route or RouteMatch(DEFAULT_ROUTE)
     request_id = request_id or new_request_id()
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
@@ -134,6 +146,7 @@ def build_event(
     event["requestContext"] = {
         "accountId": account_id,
         "apiId": api_id,
+        **({"authorizer": dict(authorizer)} if authorizer is not None else {}),
         "domainName": domain_name,
         "domainPrefix": domain_name.split(".", 1)[0],
         "http": {

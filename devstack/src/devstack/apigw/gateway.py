@@ -1,7 +1,8 @@
 """A small local API Gateway (HTTP API, payload format 2.0) in front of the Lambda Runtime Interface Emulator.
 
-Each HTTP request is matched to one of the API's routes (routes; none: 404) and counted against its
-throttle (throttle; empty: 429), becomes a payload-2.0 event (event_builder), is POSTed to RIE's invoke URL
+Each HTTP request is matched to one of the API's routes (routes; none: 404), counted against its
+throttle (throttle; empty: 429) and, on a route with a JWT authorizer, authorized (authorizer; refused: 401),
+becomes a payload-2.0 event (event_builder), is POSTed to RIE's invoke URL
 (one invocation at a time per environment, as RIE allows no more), and the function's answer is mapped back
 the way HTTP API does it (response_mapper). See docs/gateway.md. Run it with
 `devstack gateway --rie HOST:PORT`.
@@ -18,7 +19,8 @@ from typing import Any
 
 from devstack.apigw import cors
 from devstack.apigw.api_config import ApiConfig
-from devstack.apigw.event_builder import build_event, encoded_path, new_request_id
+from devstack.apigw.authorizer import Authorized, IssuerKeys, JwtVerifier, Refused, unauthorized
+from devstack.apigw.event_builder import build_event, encoded_path, new_request_id, request_header
 from devstack.apigw.response_mapper import (
     GatewayResponse,
     LambdaResponseError,
@@ -65,7 +67,8 @@ class Gateway:
     """The gateway ASGI app in front of the function's execution environments.
 
     ``api`` is what the template says about the API (the stack model's `api`); the default is an API
-    with only a `$default` route. ``integration_timeout_s`` (HTTP API's default and maximum is 30 s; a
+    with only a `$default` route. ``issuer_keys`` is where JWT authorizers get their issuers' keys (default:
+    OIDC discovery at the issuer). ``integration_timeout_s`` (HTTP API's default and maximum is 30 s; a
     route's TimeoutInMillis shortens it) bounds everything a request waits for, its turn for an environment
     included: past it the client gets 503. A
     request whose client has gone before an environment was free is not invoked. ``log_events`` defaults to
@@ -77,6 +80,7 @@ class Gateway:
         environments: EnvironmentPool,
         *,
         api: ApiConfig | None = None,
+        issuer_keys: IssuerKeys | None = None,
         integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
         account_id: str = "123456789012",
         api_id: str = "1234567890",
@@ -87,6 +91,7 @@ class Gateway:
         self.api = api or ApiConfig()
         self.routes = RouteTable(self.api.routes)
         self.throttles = RouteThrottles(self.api.throttling)
+        self.verifier = JwtVerifier(issuer_keys, emulator_issuer=self.api.emulator_issuer)
         self.integration_timeout_s = integration_timeout_s
         self.account_id = account_id
         self.api_id = api_id
@@ -141,7 +146,8 @@ class Gateway:
         self, scope: Scope, receive: Receive, *, request_id: str, arrived: float
     ) -> GatewayResponse | None:
         """A request for the API's routes: HTTP API's 404 when none matches, 429 when its route's throttle
-        refuses it, 413 when it is too large (none of them invoked), else the function's answer."""
+        refuses it, 401 when its route's authorizer does, 413 when it is too large (none of them invoked),
+        else the function's answer."""
         path = encoded_path(scope)
         route = self.routes.match(scope["method"], path)
         try:
@@ -157,13 +163,28 @@ class Gateway:
         if not self.throttles.admit(route.route.key):
             LOG.warning("%s: route %s throttled: 429", request_id, route.route.key)
             return error_response(429, "Too Many Requests")
+        authorized = None
+        if route.route.authorizer is not None:
+            authorizer = self.api.authorizers[route.route.authorizer]
+            try:
+                token = request_header(scope, authorizer.header)
+                authorized = await self.verifier.authorize(authorizer, route.route.scopes, token)
+            except Refused as refusal:
+                LOG.info("%s: route %s: %s: 401", request_id, route.route.key, refusal)
+                return unauthorized(str(refusal), route.route.scopes)
         if body is None:
             return error_response(413, "Request Entity Too Large")
         client_gone = asyncio.Event()
         watcher = asyncio.ensure_future(_watch_disconnect(receive, client_gone))
         try:
             return await self.handle(
-                scope, body, request_id=request_id, arrived=arrived, client_gone=client_gone, route=route
+                scope,
+                body,
+                request_id=request_id,
+                arrived=arrived,
+                client_gone=client_gone,
+                route=route,
+                authorized=authorized,
             )
         except ClientGoneError:
             LOG.info("%s: the client left while waiting for an environment: not invoked", request_id)
@@ -208,9 +229,10 @@ class Gateway:
         arrived: float | None = None,
         client_gone: asyncio.Event | None = None,
         route: RouteMatch | None = None,
+        authorized: Authorized | None = None,
     ) -> GatewayResponse:
-        """Everything but the ASGI plumbing: build the event for `route` (default `$default`), invoke, map
-        the answer.
+        """Everything but the ASGI plumbing: build the event for `route` (default `$default`) with what its
+        authorizer let through, invoke, map the answer.
 
         `arrived` (the event loop's clock) starts the integration timeout; it defaults to now.
         """
@@ -227,6 +249,7 @@ class Gateway:
             api_id=self.api_id,
             stage=self.stage,
             route=route,
+            authorizer=None if authorized is None else authorized.context(),
         )
         payload = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
         if len(payload) > MAX_INVOKE_PAYLOAD_BYTES:

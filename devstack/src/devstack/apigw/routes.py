@@ -66,10 +66,14 @@ def _parse(key: str) -> tuple[str, tuple[str, ...], str | None]:
 
 @dataclass(frozen=True)
 class Route:
-    """One declared route. `timeout_s` is its integration's TimeoutInMillis, if the template sets one."""
+    """One declared route. `timeout_s` is its integration's TimeoutInMillis, if the template sets one;
+    `authorizer` names the API's JWT authorizer that guards it (None: public) and `scopes` its
+    AuthorizationScopes (a token needs one of them)."""
 
     key: str
     timeout_s: float | None = None
+    authorizer: str | None = None
+    scopes: tuple[str, ...] = ()
     method: str = field(init=False, compare=False)
     segments: tuple[str, ...] = field(init=False, compare=False)
     greedy: str | None = field(init=False, compare=False)  # the greedy variable's name

@@ -1,7 +1,8 @@
 """The template's HTTP API as the local gateway plays it (like SAM CLI's API provider).
 
 Read from the template's one `AWS::Serverless::HttpApi`, its intrinsics evaluated for one config env: its
-CORS configuration, its routes (the functions' `HttpApi` events on it) and their throttling. Anything that
+CORS configuration, its JWT authorizers, its routes (the functions' `HttpApi` events on it), which
+authorizer guards each, and their throttling. Anything that
 cannot be resolved to plain values is refused, naming the property, rather than guessed; every property the
 gateway does not emulate is listed in `ApiConfig.unemulated`, shown when the gateway starts (an allow-list:
 nothing is ignored silently).
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from devstack.apigw.api_config import ApiConfig, CorsConfiguration
+from devstack.apigw.api_config import ApiConfig, CorsConfiguration, JwtAuthorizer
 from devstack.apigw.routes import DEFAULT_ROUTE_KEY, Route, RouteKeyError, RouteTable
 from devstack.apigw.throttle import ThrottleLimits
 from devstack.stack.function import FUNCTION_TYPE
@@ -23,10 +24,14 @@ from devstack.supervision import StartupError
 
 HTTP_API_TYPE = "AWS::Serverless::HttpApi"
 #: What the local gateway emulates; every other property is listed as not emulated.
-EMULATED_API_PROPERTIES = frozenset({"CorsConfiguration", "DefaultRouteSettings", "RouteSettings"})
+EMULATED_API_PROPERTIES = frozenset({"Auth", "CorsConfiguration", "DefaultRouteSettings", "RouteSettings"})
 EMULATED_EVENT_PROPERTIES = frozenset(
-    {"ApiId", "Method", "Path", "PayloadFormatVersion", "RouteSettings", "TimeoutInMillis"}
+    {"ApiId", "Auth", "Method", "Path", "PayloadFormatVersion", "RouteSettings", "TimeoutInMillis"}
 )
+#: SAM's route-level value for a public route on an API with a DefaultAuthorizer.
+NO_AUTHORIZER = "NONE"
+#: The one identity source form emulated: a request header (what JWT authorizers read).
+_HEADER_SOURCE = "$request.header."
 EMULATED_ROUTE_SETTINGS = ("ThrottlingRateLimit", "ThrottlingBurstLimit")
 #: API Gateway's account-level throttle per Region: what a route gets for a limit its settings leave unset.
 ACCOUNT_RATE_LIMIT = 10_000.0
@@ -116,10 +121,81 @@ def _route_settings(name: str, settings: Any) -> tuple[dict[str, float], list[st
     return limits, [f"{name}.{key}" for key in settings if key not in EMULATED_ROUTE_SETTINGS]
 
 
+@dataclass(frozen=True)
+class _Auth:
+    """An HttpApi's `Auth`: its JWT authorizers, their AuthorizationScopes, and the default one."""
+
+    authorizers: dict[str, JwtAuthorizer] = field(default_factory=dict)
+    scopes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    default: str | None = None
+
+
+def _jwt_authorizer(name: str, node: Any) -> tuple[JwtAuthorizer, tuple[str, ...]]:
+    node = _plain(name, node)
+    if not isinstance(node, dict) or "JwtConfiguration" not in node:
+        # A Lambda authorizer (FunctionArn) would run a function the gateway does not have: refused, since
+        # skipping it would let every request through.
+        raise ApiConfigError(f"{name}: only JWT authorizers (JwtConfiguration) are emulated, got {node!r}")
+    config = _plain(f"{name}.JwtConfiguration", node["JwtConfiguration"])
+    issuer, audience = config.get("issuer"), config.get("audience")
+    if not isinstance(issuer, str) or not issuer:
+        raise ApiConfigError(f"{name}.JwtConfiguration.issuer must resolve to a string, got {issuer!r}")
+    audience = _string_list(f"{name}.JwtConfiguration.audience", audience)
+    source = node.get("IdentitySource", "$request.header.Authorization")
+    if not isinstance(source, str) or not source.startswith(_HEADER_SOURCE):
+        raise ApiConfigError(f"{name}.IdentitySource: only a request header is emulated, got {source!r}")
+    scopes = _string_list(f"{name}.AuthorizationScopes", node.get("AuthorizationScopes", []))
+    header = source.removeprefix(_HEADER_SOURCE).lower()
+    return JwtAuthorizer(issuer=issuer, audience=audience, header=header), scopes
+
+
+def _auth(node: Any) -> _Auth:
+    """An HttpApi's evaluated `Auth`, refusing what the gateway cannot apply (it must not let through what
+    API Gateway would refuse)."""
+    node = _plain("HttpApi.Auth", node)
+    if not isinstance(node, dict):
+        raise ApiConfigError(f"HttpApi.Auth must be a mapping, got {node!r}")
+    unknown = set(node) - {"Authorizers", "DefaultAuthorizer", "EnableIamAuthorizer"}
+    if unknown or node.get("EnableIamAuthorizer"):
+        raise ApiConfigError(f"HttpApi.Auth: only JWT authorizers are emulated, got {sorted(node)}")
+    read = {
+        name: _jwt_authorizer(f"HttpApi.Auth.Authorizers.{name}", spec)
+        for name, spec in (node.get("Authorizers") or {}).items()
+    }
+    default = node.get("DefaultAuthorizer")
+    if default is not None and default not in read:
+        raise ApiConfigError(f"HttpApi.Auth.DefaultAuthorizer {default!r} is not one of its Authorizers")
+    return _Auth(
+        {name: a for name, (a, _) in read.items()}, {name: s for name, (_, s) in read.items()}, default
+    )
+
+
+def _route_auth(name: str, auth: _Auth, node: Any) -> tuple[str | None, tuple[str, ...]]:
+    """The authorizer guarding an event's route and its scopes (the event's, else its authorizer's)."""
+    node = _plain(f"{name}.Auth", node or {})
+    authorizer = node.get("Authorizer", auth.default)
+    if authorizer == NO_AUTHORIZER:
+        if auth.default is None:  # SAM refuses NONE without a DefaultAuthorizer
+            raise ApiConfigError(f"{name}.Auth: Authorizer NONE needs a DefaultAuthorizer on the API")
+        return None, ()
+    if authorizer is None:
+        return None, ()
+    if authorizer not in auth.authorizers:
+        raise ApiConfigError(f"{name}.Auth.Authorizer {authorizer!r} is not one of the API's Authorizers")
+    scopes = node.get("AuthorizationScopes")
+    scopes = (
+        auth.scopes[authorizer]
+        if scopes is None
+        else _string_list(f"{name}.Auth.AuthorizationScopes", scopes)
+    )
+    return str(authorizer), scopes
+
+
 @dataclass
 class _Reading:
     """What api_config collects while it walks the template."""
 
+    auth: _Auth = field(default_factory=_Auth)
     routes: list[Route] = field(default_factory=list)
     route_settings: dict[str, dict[str, float]] = field(default_factory=dict)
     unemulated: list[str] = field(default_factory=list)
@@ -152,8 +228,9 @@ def _read_event(reading: _Reading, name: str, properties: dict[str, Any]) -> Non
             limit = MAX_INTEGRATION_TIMEOUT_MS
             raise ApiConfigError(f"{name}.TimeoutInMillis must be 50..{limit} (ms), got {millis:g}")
         timeout_s = millis / 1000
+    authorizer, scopes = _route_auth(name, reading.auth, properties.get("Auth"))
     try:
-        reading.routes.append(Route(key, timeout_s=timeout_s))
+        reading.routes.append(Route(key, timeout_s=timeout_s, authorizer=authorizer, scopes=scopes))
     except RouteKeyError as error:
         raise ApiConfigError(f"{name}: {error}") from error
     if "RouteSettings" in properties:
@@ -184,7 +261,10 @@ def read_api(evaluator: Evaluator) -> ApiConfig:
     document = evaluator.template
     api_id, properties = resource_of_type(document, HTTP_API_TYPE)
     evaluated = evaluator.value(properties)
-    reading = _Reading(unemulated=[f"HttpApi.{p}" for p in evaluated if p not in EMULATED_API_PROPERTIES])
+    reading = _Reading(
+        auth=_auth(evaluated["Auth"]) if "Auth" in evaluated else _Auth(),
+        unemulated=[f"HttpApi.{p}" for p in evaluated if p not in EMULATED_API_PROPERTIES],
+    )
     for name, event in _http_api_events(document, api_id):
         if event.get("ApiId") in ({"Ref": api_id}, api_id):
             _read_event(reading, name, evaluator.value(event))
@@ -213,5 +293,6 @@ def read_api(evaluator: Evaluator) -> ApiConfig:
         cors=None if cors is None else cors_configuration(cors),
         routes=tuple(reading.routes),
         throttling=_throttling(reading.routes, defaults, reading.route_settings),
+        authorizers=reading.auth.authorizers,
         unemulated=tuple(f"{name} is not emulated by the local gateway" for name in reading.unemulated),
     )

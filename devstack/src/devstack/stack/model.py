@@ -110,10 +110,12 @@ def local_stack(
     template_path: Path = paths.TEMPLATE,
 ) -> Stack:
     """The stack as the local environment deploys it: samconfig.toml's `local` env, the emulator's region and
-    the Firebase emulator's demo project (then `overrides`)."""
-    return read_stack(
+    the Firebase emulator's demo project (then `overrides`). Its API alone accepts the Auth emulator's
+    unsigned tokens, of that demo project only (apigw/authorizer.py)."""
+    stack = read_stack(
         LOCAL,
         region=facts.aws.region,
         overrides={**local_overrides(facts), **(overrides or {})},
         template_path=template_path,
     )
+    return replace(stack, api=replace(stack.api, emulator_issuer=facts.firebase.token_issuer))
