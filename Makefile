@@ -127,7 +127,7 @@ check-security: ## gitleaks (tree + history), pip-audit (Lambda requirements + w
 	@scripts/check-security.sh
 
 ##@ Build and deploy
-.PHONY: requirements build clean local deploy-local destroy-local deploy-dev deploy-staging deploy-prod function-logs status
+.PHONY: requirements build clean local local-invoke deploy-local destroy-local deploy-dev deploy-staging deploy-prod function-logs status
 requirements: ## Re-export backend/requirements.txt from uv.lock (what sam build installs)
 	@scripts/lib.sh ask requirements
 
@@ -142,8 +142,11 @@ build: $(BUILT) ## sam build, when template.yml or backend/ changed since the la
 clean: ## Remove build artifacts
 	@scripts/stack.sh clean
 
-local: ## sam local start-api on :3001 (needs Docker; `make dev` is the Docker-free equivalent)
+local: install build ## SAM CLI's own sam local start-api on :3001 with its own emulators (needs Docker; `make dev` needs none)
 	@scripts/stack.sh local-api
+
+local-invoke: ## sam local invoke of an HTTP API event (GET /health; EVENT=file for another) on the running `make local`
+	@$(DEVSTACK) local-invoke $(if $(EVENT),--event "$(EVENT)")
 
 deploy-local: ## Build and deploy the stack to the running emulator (devstack deploy: samconfig env `local`)
 	@scripts/stack.sh deploy-local

@@ -3,7 +3,7 @@
 #
 #   scripts/stack.sh build                  sam build (backend/Makefile, no Docker)
 #   scripts/stack.sh clean                  remove .aws-sam
-#   scripts/stack.sh local-api              sam local start-api on :3001 (needs Docker)
+#   scripts/stack.sh local-api              the emulators + sam local start-api on :3001 (needs Docker)
 #   scripts/stack.sh deploy-local           build + `devstack deploy` (config env `local`) to the emulator
 #   scripts/stack.sh destroy-local          `devstack deploy --delete`: delete the emulator stack
 #   scripts/stack.sh status ENV             stack status, outputs, function configuration
@@ -39,13 +39,11 @@ cmd_build() {
 
 cmd_clean() { rm -rf .aws-sam; }
 
+# The engine that answers, else the project's private one when it runs (devstack names the fix when none does).
 cmd_local_api() {
     need_sam
-    if ! docker info >/dev/null 2>&1; then
-        die "sam local start-api runs the function in Docker and no Docker engine answers. Use 'make dev' (the Docker-free local chain) instead."
-    fi
-    cmd_build
-    sam local start-api --port "${LOCAL_API_PORT:-3001}"
+    if ! docker info >/dev/null 2>&1; then eval "$(scripts/engine.sh env 2>/dev/null || true)"; fi
+    uv run --frozen devstack local
 }
 
 cmd_deploy_local() {

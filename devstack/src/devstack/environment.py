@@ -178,6 +178,67 @@ def log_shipper(
     )
 
 
+@dataclass(frozen=True)
+class Emulators:
+    aws: str
+    """The AWS emulator's endpoint."""
+    firebase_auth_host: str
+    deployed: Stack
+    """The stack model as deployed to the AWS emulator (physical ids and outputs known)."""
+
+
+@contextmanager
+def emulators(
+    facts: config.LocalFacts,
+    stack: Stack,
+    parts: Parts,
+    *,
+    data_dir: Path | None = None,
+    sink: LogSink = print_sink,
+) -> Iterator[Emulators]:
+    """MiniStack with `stack` deployed to it, and the Firebase Auth emulator: what the function calls, the
+    same for `make dev` and `make local` (sam local). Their processes join `parts`."""
+    with ExitStack() as exits:
+        aws = exits.enter_context(
+            ministack(
+                facts.aws,
+                stack.template_path,
+                state_dir=data_dir and data_dir / "ministack",
+                sink=sink,
+                parts=parts,
+            )
+        )
+        # Deploying (~10 s) overlaps the Firebase emulator's boot (~15-30 s, CPU-bound).
+        deployed: list[Stack] = []
+        failures: list[BaseException] = []
+
+        def deploy() -> None:
+            try:
+                deployed.append(deploy_to_emulator(stack, facts.aws, aws, sink=sink))
+            except BaseException as error:  # re-raised in the main thread below
+                failures.append(error)
+
+        deployer = threading.Thread(target=deploy, name="deploy")
+        deployer.start()
+        try:
+            auth_host = exits.enter_context(
+                firebase_auth(
+                    facts.firebase,
+                    facts.ports.firebase,
+                    data_dir=data_dir and data_dir / "firebase-auth",
+                    sink=sink,
+                    parts=parts,
+                    stack_ports=astuple(facts.ports),
+                )
+            )
+        finally:
+            deployer.join()
+        if failures:
+            raise failures[0]
+        (deployed_stack,) = deployed
+        yield Emulators(aws, auth_host, deployed_stack)
+
+
 @contextmanager
 def local_environment(
     facts: config.LocalFacts,
@@ -206,47 +267,12 @@ def local_environment(
         require_free_port(part, port, var)
     parts = Parts()
     with ExitStack() as exits:
-        aws = exits.enter_context(
-            ministack(
-                facts.aws,
-                stack.template_path,
-                state_dir=data_dir and data_dir / "ministack",
-                sink=sink,
-                parts=parts,
-            )
-        )
-        # Deploying (~10 s) overlaps the Firebase emulator's boot (~15-30 s, CPU-bound).
-        deployed: list[Stack] = []
-        failures: list[BaseException] = []
-
-        def deploy() -> None:
-            try:
-                deployed.append(deploy_to_emulator(stack, facts.aws, aws, sink=sink))
-            except BaseException as error:  # re-raised in the main thread below
-                failures.append(error)
-
-        deployer = threading.Thread(target=deploy, name="deploy")
-        deployer.start()
-        try:
-            auth_host = exits.enter_context(
-                firebase_auth(
-                    facts.firebase,
-                    ports.firebase,
-                    data_dir=data_dir and data_dir / "firebase-auth",
-                    sink=sink,
-                    parts=parts,
-                    stack_ports=astuple(ports),
-                )
-            )
-        finally:
-            deployer.join()
-        if failures:
-            raise failures[0]
-        (deployed_stack,) = deployed
+        running = exits.enter_context(emulators(facts, stack, parts, data_dir=data_dir, sink=sink))
+        aws, deployed_stack = running.aws, running.deployed
         endpoints = endpoints_for(
             facts,
             aws=aws,
-            firebase_auth_host=auth_host,
+            firebase_auth_host=running.firebase_auth_host,
             outputs=dict(deployed_stack.outputs),
             lambda_api=True,
         )
