@@ -66,11 +66,12 @@ logs: ## Follow the compose stack's logs
 bench: install build ## Benchmarks side by side (cold start, latency, start, per request, suites, artifact, sam local): one table + bench/results.json (BENCH_QUICK=1: short, BENCH_ONLY=sam_local,...: some groups)
 	$(RUN) python -m bench.run
 
-.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser test-faults test-durability e2e fuzz smoke lint format typecheck check-iac check-security
+.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-local test-browser test-faults test-durability e2e fuzz smoke lint format typecheck check-iac check-security
 test: install install-browser lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, browser, compose, IaC + security checks
-	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose
+	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose --ignore=tests/samlocal
 	$(IN_DEVSTACK) $(PYTEST)
 	@scripts/test-compose.sh
+	@scripts/test-local.sh
 	@$(MAKE) --no-print-directory check-iac
 	@$(MAKE) --no-print-directory check-security
 
@@ -85,6 +86,9 @@ test-devstack: build ## devstack's own tests: local facts, the gateway vs SAM CL
 
 test-compose: build ## The compose stack for real (engine, stand-ins, up), the e2e suite and tests/compose on it
 	@scripts/test-compose.sh
+
+test-local: install build ## `make local` (SAM CLI's sam local start-api) for real: the e2e suite and tests/samlocal on it
+	@scripts/test-local.sh
 
 test-browser: install install-browser build ## Headless Chromium edits a note across origins through the whole chain (template CORS vs before the fix)
 	$(RUN) $(PYTEST) tests/browser

@@ -40,9 +40,13 @@ cmd_build() {
 cmd_clean() { rm -rf .aws-sam; }
 
 # The engine that answers, else the project's private one when it runs (devstack names the fix when none does).
+# On the private engine (no registry) SAM's base image is the lambda-python stand-in, as `make up` builds it.
 cmd_local_api() {
     need_sam
     if ! docker info >/dev/null 2>&1; then eval "$(scripts/engine.sh env 2>/dev/null || true)"; fi
+    if [[ "${STAND_INS:-$(uses_private_engine && echo 1)}" == 1 ]]; then
+        tests/compose/stand-ins/build.sh lambda-python
+    fi
     uv run --frozen devstack local
 }
 

@@ -44,6 +44,7 @@ from devstack.deploy import (
 from devstack.emulators import firebase_accounts
 from devstack.environment import (
     FUNCTION,
+    SAM_START_API,
     Endpoints,
     chain_variables,
     emulators,
@@ -165,7 +166,7 @@ def local(_: argparse.Namespace) -> int:
             facts, aws=running.aws, firebase_auth_host=running.firebase_auth_host, outputs=outputs
         )
         # No gateway and no app of ours: SAM serves the API, the app runs inside its container.
-        endpoints = replace(endpoints, api=f"http://127.0.0.1:{port}", app="")
+        endpoints = replace(endpoints, api=f"http://127.0.0.1:{port}", app="", served_by=SAM_START_API)
         with (
             sam_local(facts, endpoints, running.deployed, workdir=SAM_LOCAL_DIR) as setup,
             start_api(setup, port, "--warm-containers", "EAGER") as (process, _up_s),

@@ -45,6 +45,9 @@ from devstack.tools import LambdaTools
 
 FUNCTION = "ApiFunction"
 
+SAM_START_API = "sam local start-api"
+"""SAM CLI's own local API (`make local`), which differs from HTTP API where docs/gateway.md says."""
+
 AWS_TOOLS = "aws_tools"
 """An endpoint's metadata key: the variable that sends AWS's tools (CLI, SAM CLI, boto3) to it."""
 
@@ -62,6 +65,8 @@ class Endpoints:
     lambda_api: str = field(default="", metadata={AWS_TOOLS: "AWS_ENDPOINT_URL_LAMBDA"})
     """Lambda's API for the function the chain runs (the rest of Lambda's API goes on to `aws`); empty where
     nothing serves it (compose, for now)."""
+    served_by: str = "gateway"
+    """What answers at `api`: devstack's gateway (make dev, compose), or SAM_START_API (make local)."""
 
     def for_aws_tools(self) -> dict[str, str]:
         """AWS_ENDPOINT_URL[_<SERVICE>] of each endpoint that AWS's tools reach and that is set."""

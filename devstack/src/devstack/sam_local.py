@@ -30,8 +30,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import yaml
-
 from devstack import config, paths
 from devstack.deploy import sam_environment
 from devstack.environment import FUNCTION, Endpoints, local_settings
@@ -191,8 +189,8 @@ def local_template(workdir: Path, variables: Sequence[str]) -> Path:
     declared = function["Environment"]["Variables"]
     for name in variables:
         declared.setdefault(name, "")
-    path = workdir / "template.yml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    path = workdir / "template.json"  # JSON, which SAM reads as well: one module parses YAML templates
+    path.write_text(json.dumps(document, indent=1))
     return path
 
 
@@ -228,11 +226,13 @@ def sam_local(
     deployed: Stack,
     *,
     workdir: Path | None = None,
+    docker: Mapping[str, str] | None = None,
     sink: LogSink = print_sink,
 ) -> Iterator[SamLocal]:
     """SAM's inputs for the stack `deployed` to the emulators at `endpoints`, in `workdir` (a temporary
-    directory when None), and the relays its containers reach the emulators through."""
-    env = {**sam_environment(facts.aws, endpoints.aws)}
+    directory when None), and the relays its containers reach the emulators through. `docker`: DOCKER_*
+    variables of another engine than this process's."""
+    env = {**sam_environment(facts.aws, endpoints.aws), **(docker or {})}
     require_engine(env)
     artifact = paths.BUILD_DIR / FUNCTION
     if not artifact.exists():
