@@ -150,7 +150,7 @@ local: install build ## SAM CLI's own sam local start-api on :3001 with its own 
 	@scripts/stack.sh local-api
 
 local-invoke: ## sam local invoke of an HTTP API event (GET /health; EVENT=file for another) on the running `make local`
-	@$(DEVSTACK) local-invoke $(if $(EVENT),--event "$(EVENT)")
+	@scripts/stack.sh local-invoke $(if $(EVENT),--event "$(EVENT)")
 
 deploy-local: ## Build and deploy the stack to the running emulator (devstack deploy: samconfig env `local`)
 	@scripts/stack.sh deploy-local

@@ -39,6 +39,7 @@ from devstack.deploy import (
     delete_from_emulator,
     deploy_to_emulator,
     deployed_stack,
+    sam_environment,
     write_env_file,
 )
 from devstack.emulators import firebase_accounts
@@ -172,7 +173,7 @@ def local(_: argparse.Namespace) -> int:
             start_api(setup, port, "--warm-containers", "EAGER") as (process, _up_s),
         ):
             parts.add(process)
-            (SAM_LOCAL_DIR / "setup.json").write_text(json.dumps(asdict(setup), default=str))
+            setup.save(SAM_LOCAL_DIR / "setup.json")
             user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
             paths.RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
             paths.RUN_FILE.write_text(json.dumps(asdict(endpoints)))
@@ -189,10 +190,10 @@ def local(_: argparse.Namespace) -> int:
 
 def local_invoke(args: argparse.Namespace) -> int:
     saved = SAM_LOCAL_DIR / "setup.json"
-    if not saved.exists():
-        raise StartupError("No running `make local` (sam local invoke uses its emulators): start it first.")
-    fields = json.loads(saved.read_text())
-    setup = SamLocal(**{**fields, "template": Path(fields["template"]), "env_vars": Path(fields["env_vars"])})
+    endpoints = running_endpoints() if paths.RUN_FILE.exists() else None
+    if endpoints is None or endpoints.served_by != SAM_START_API or not saved.exists():
+        raise StartupError("No running `make local`: sam local invoke uses its emulators. Start it first.")
+    setup = SamLocal.saved(saved, sam_environment(config.load().aws, endpoints.aws))
     event = args.event
     if event is None:
         event = SAM_LOCAL_DIR / "event.json"

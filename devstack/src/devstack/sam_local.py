@@ -207,6 +207,17 @@ class SamLocal:
     image: str
     """Which base image the function runs on."""
 
+    def save(self, path: Path) -> None:
+        """For `make local-invoke` from another shell; the environment is left out (it is this shell's)."""
+        saved = {"template": str(self.template), "env_vars": str(self.env_vars)}
+        path.write_text(json.dumps({**saved, "parameters": self.parameters, "image": self.image}))
+
+    @classmethod
+    def saved(cls, path: Path, env: dict[str, str]) -> SamLocal:
+        fields = json.loads(path.read_text())
+        template, env_vars = Path(fields.pop("template")), Path(fields.pop("env_vars"))
+        return cls(template=template, env_vars=env_vars, env=env, **fields)
+
     def _common(self) -> list[str]:
         argv = ["--template", str(self.template), "--env-vars", str(self.env_vars), "--skip-pull-image"]
         return [*argv, "--parameter-overrides", *(f"{k}={v}" for k, v in self.parameters.items())]
