@@ -12,14 +12,19 @@ import pytest
 from devstack.emulators.firebase_accounts import AuthUser
 from tests.support.flows import bearer, create_note
 from tests.support.probes import PROBES, Probe, assert_alike, send
+from tests.support.target import Target, skip_where_sam_local_differs
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.mark.parametrize("probe", PROBES, ids=[probe.name for probe in PROBES])
 def test_chain_and_direct_answer_alike(
-    probe: Probe, api: httpx.Client, direct: httpx.Client, new_user: AuthUser
+    probe: Probe, api: httpx.Client, direct: httpx.Client, new_user: AuthUser, target: Target
 ) -> None:
+    if probe.method == "HEAD":
+        skip_where_sam_local_differs(target, "HEAD")
+    if probe.content is not None and not _is_utf8(probe.content):
+        skip_where_sam_local_differs(target, "non-UTF-8 body")
     assert_alike(send(api, probe, new_user), send(direct, probe, new_user))
 
 
@@ -28,3 +33,11 @@ def test_listing_is_identical(api: httpx.Client, direct: httpx.Client, new_user:
         create_note(api, new_user, f"parity {index}")
     pages = [client.get("/notes", params={"limit": 2}, headers=bearer(new_user)) for client in (api, direct)]
     assert pages[0].json() == pages[1].json()
+
+
+def _is_utf8(content: bytes) -> bool:
+    try:
+        content.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
