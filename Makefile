@@ -146,7 +146,7 @@ build: $(BUILT) ## sam build, when template.yml or backend/ changed since the la
 clean: ## Remove build artifacts
 	@scripts/stack.sh clean
 
-local: install build ## SAM CLI's own sam local start-api on :3001 with its own emulators (needs Docker; `make dev` needs none)
+local: install build ## SAM CLI's own sam local start-api (on LOCAL_API_PORT) with its own emulators (needs Docker; `make dev` needs none)
 	@scripts/stack.sh local-api
 
 local-invoke: ## sam local invoke of an HTTP API event (GET /health; EVENT=file for another) on the running `make local`

@@ -3,7 +3,7 @@
 #
 #   scripts/stack.sh build                  sam build (backend/Makefile, no Docker)
 #   scripts/stack.sh clean                  remove .aws-sam
-#   scripts/stack.sh local-api              the emulators + sam local start-api on :3001 (needs Docker)
+#   scripts/stack.sh local-api              the emulators + sam local start-api on LOCAL_API_PORT (Docker)
 #   scripts/stack.sh local-invoke [--event F]  sam local invoke on the running local-api (GET /health event)
 #   scripts/stack.sh deploy-local           build + `devstack deploy` (config env `local`) to the emulator
 #   scripts/stack.sh destroy-local          `devstack deploy --delete`: delete the emulator stack

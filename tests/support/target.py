@@ -43,8 +43,8 @@ class Target:
 
 
 SAM_DIFFERENCES = {
-    "HEAD": "SAM's start-api answers HEAD (and TRACE) with 502: its Flask server gives the function no such "
-    "method (HTTP API passes every method of an ANY route to it)",
+    "HEAD": "SAM's start-api answers HEAD on a GET-only route (GET /health) with 502: its Flask server adds "
+    "HEAD to the GET route, for which SAM then finds no function; HTTP API routes it to ANY /{proxy+}",
     "non-UTF-8 body": "SAM's start-api answers a body that is not UTF-8 with 502 (it decodes every body as "
     "text unless its type is one of the template's BinaryMediaTypes); HTTP API base64-encodes it",
     "apigw-requestid": "SAM's start-api adds no apigw-requestid header and gives every event the same "
