@@ -201,7 +201,7 @@ def local_invoke(args: argparse.Namespace) -> int:
         generate += ["--method", "GET", "--path", "health"]
         generated = subprocess.run(generate, env=setup.env, capture_output=True, text=True, check=True)
         event.write_text(generated.stdout)
-    print_sink("sam local", shlex.join(setup.invoke_argv(event)))
+    print(shlex.join(setup.invoke_argv(event)), file=sys.stderr)  # stdout: the answer alone, as sam prints it
     return subprocess.run(setup.invoke_argv(event), env=setup.env, check=False).returncode
 
 
