@@ -138,7 +138,9 @@ def e2e_against(api: str, endpoints: Endpoints) -> Row:
     with tempfile.TemporaryDirectory(prefix="bench-sam-e2e-") as state:
         run_file = Path(state) / paths.RUN_FILE.relative_to(paths.STATE_DIR)
         run_file.parent.mkdir(parents=True)
-        run_file.write_text(json.dumps(asdict(replace(endpoints, api=api, served_by=SAM_START_API))))
+        # As make local's run file: SAM's API, and no Lambda API (our chain's would run our environments).
+        sam = replace(endpoints, api=api, lambda_api="", served_by=SAM_START_API)
+        run_file.write_text(json.dumps(asdict(sam)))
         began = time.perf_counter()
         result = uv_run(
             "pytest",
