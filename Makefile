@@ -70,11 +70,12 @@ logs: ## Follow the compose stack's logs
 bench: install build ## Benchmarks side by side (cold start, latency, authorizer, start, per request, suites, artifact, sam local): one table + bench/results.json (BENCH_QUICK=1: short, BENCH_ONLY=sam_local,...: some groups)
 	$(RUN) python -m bench.run
 
-.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-browser test-faults test-durability e2e fuzz smoke lint format typecheck check-iac check-security
+.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-local test-browser test-faults test-durability e2e fuzz smoke lint format typecheck check-iac check-security
 test: install install-browser lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, browser, compose, IaC + security checks
-	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose
+	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose --ignore=tests/samlocal
 	$(IN_DEVSTACK) $(PYTEST)
 	@scripts/test-compose.sh
+	@scripts/test-local.sh
 	@$(MAKE) --no-print-directory check-iac
 	@$(MAKE) --no-print-directory check-security
 
@@ -89,6 +90,9 @@ test-devstack: build ## devstack's own tests: local facts, the gateway vs SAM CL
 
 test-compose: build ## The compose stack for real (engine, stand-ins, up), the e2e suite and tests/compose on it
 	@scripts/test-compose.sh
+
+test-local: install build ## `make local` (SAM CLI's sam local start-api) for real: the e2e suite and tests/samlocal on it
+	@scripts/test-local.sh
 
 test-browser: install install-browser build ## Headless Chromium edits a note across origins through the whole chain (template CORS vs before the fix)
 	$(RUN) $(PYTEST) tests/browser
@@ -131,7 +135,7 @@ check-security: ## gitleaks (tree + history), pip-audit (Lambda requirements + w
 	@scripts/check-security.sh
 
 ##@ Build and deploy
-.PHONY: requirements build clean local deploy-local destroy-local deploy-dev deploy-staging deploy-prod function-logs status
+.PHONY: requirements build clean local local-invoke deploy-local destroy-local deploy-dev deploy-staging deploy-prod function-logs status
 requirements: ## Re-export backend/requirements.txt from uv.lock (what sam build installs)
 	@scripts/lib.sh ask requirements
 
@@ -146,8 +150,11 @@ build: $(BUILT) ## sam build, when template.yml or backend/ changed since the la
 clean: ## Remove build artifacts
 	@scripts/stack.sh clean
 
-local: ## sam local start-api on :3001 (needs Docker; `make dev` is the Docker-free equivalent)
+local: install build ## SAM CLI's own sam local start-api (on LOCAL_API_PORT) with its own emulators (needs Docker; `make dev` needs none)
 	@scripts/stack.sh local-api
+
+local-invoke: ## sam local invoke of an HTTP API event (GET /health; EVENT=file for another) on the running `make local`
+	@scripts/stack.sh local-invoke $(if $(EVENT),--event "$(EVENT)")
 
 deploy-local: ## Build and deploy the stack to the running emulator (devstack deploy: samconfig env `local`)
 	@scripts/stack.sh deploy-local

@@ -54,10 +54,6 @@ explain_failure() {
   done < <(docker compose ps --all --format $'{{.Service}}\t{{.State}}\t{{.Health}}\t{{.ExitCode}}')
 }
 
-uses_private_engine() {
-  [[ "$(scripts/engine.sh status 2>/dev/null)" == *"private engine: dockerd pid"*"answers at ${DOCKER_HOST:-none}"* ]]
-}
-
 case "${1:-}" in
   up)
     shift

@@ -56,6 +56,11 @@ use_emulator() {
   unset AWS_PROFILE AWS_SESSION_TOKEN
 }
 
+# Is DOCKER_HOST the private engine scripts/engine.sh started (no registry reachable: stand-in images)?
+uses_private_engine() {
+  [[ "$(scripts/engine.sh status 2>/dev/null)" == *"private engine: dockerd pid"*"answers at ${DOCKER_HOST:-none}"* ]]
+}
+
 # The files a commit would hold (tracked, plus new ones .gitignore does not exclude), optionally by pattern.
 tracked() { git ls-files --cached --others --exclude-standard "$@"; }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -14,7 +15,7 @@ from devstack.cli import running_endpoints
 from devstack.emulators import firebase_accounts
 from devstack.environment import local_environment
 from devstack.supervision import LogCapture
-from tests.support.target import Target
+from tests.support.target import Target, app_straight
 
 
 @pytest.fixture(scope="session")
@@ -38,9 +39,11 @@ def api(target: Target) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def direct(target: Target) -> Iterator[httpx.Client]:
-    """Straight to uvicorn inside the function, skipping Lambda: the parity reference."""
-    with httpx.Client(base_url=target.endpoints.app, timeout=30) as client:
-        yield client
+    """Straight to uvicorn inside the function, skipping Lambda: the parity reference. Where the target's app
+    is out of reach (make local: inside SAM's container), the same artifact's, on the same emulators."""
+    with ExitStack() as stack:
+        app = target.endpoints.app or stack.enter_context(app_straight(target.endpoints))
+        yield stack.enter_context(httpx.Client(base_url=app, timeout=30))
 
 
 @pytest.fixture

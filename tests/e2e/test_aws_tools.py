@@ -22,7 +22,7 @@ from devstack.environment import FUNCTION
 from devstack.paths import REPO_ROOT
 from devstack.stack.model import local_stack
 from devstack.tools import TOOLS_CACHE
-from tests.support.target import Target
+from tests.support.target import Target, skip_where_sam_local_differs
 
 pytestmark = pytest.mark.e2e
 
@@ -36,6 +36,7 @@ def shell(target: Target, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 
     `devstack env` finds the stack as it finds a compose stack: no `make dev` run file (a state dir of its
     own), the AWS emulator and Lambda's API on the ports the facts give (the session's)."""
+    skip_where_sam_local_differs(target, "Lambda API and logs")
     home = tmp_path_factory.mktemp("home")
     clean = {"PATH": f"{TOOLS_CACHE / 'bin'}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home)}
     finder = {

@@ -18,7 +18,7 @@ from devstack import config
 from devstack.apigw.event_builder import request_event
 from devstack.deploy import deployed_stack, emulator_session
 from devstack.stack.model import local_stack
-from tests.support.target import Target
+from tests.support.target import Target, skip_where_sam_local_differs
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +35,7 @@ def outputs(target: Target) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def logs_client(target: Target) -> Any:
+    skip_where_sam_local_differs(target, "Lambda API and logs")
     return emulator_session(config.load().aws).client("logs", endpoint_url=target.endpoints.aws)
 
 

@@ -17,13 +17,14 @@ from devstack import config
 from devstack.apigw.event_builder import request_event
 from devstack.deploy import deployed_stack, emulator_session
 from devstack.stack.model import local_stack
-from tests.support.target import Target
+from tests.support.target import Target, skip_where_sam_local_differs
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def lambda_client(target: Target) -> Any:
+    skip_where_sam_local_differs(target, "Lambda API and logs")
     return emulator_session(config.load().aws).client(
         "lambda",
         endpoint_url=target.endpoints.lambda_api,

@@ -1,6 +1,8 @@
 """`devstack`: the local environment's commands (the Makefile's targets call these).
 
 devstack dev                      everything, until Ctrl-C (make dev)
+devstack local                    the emulators + SAM CLI's `sam local start-api`, until Ctrl-C (make local)
+devstack local-invoke [--event F] `sam local invoke` of an HTTP API event on the running `devstack local`
 devstack token EMAIL [--admin]    an ID token for a dev user of the running `devstack dev` (make token)
 devstack env                      export lines that point AWS's tools at the running stack (make env)
 devstack deploy [--delete]        deploy template.yml to the emulator that answers (make deploy-local)
@@ -22,6 +24,7 @@ import logging
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -38,13 +41,16 @@ from devstack.deploy import (
     delete_from_emulator,
     deploy_to_emulator,
     deployed_stack,
+    sam_environment,
     write_env_file,
 )
 from devstack.emulators import firebase_accounts
 from devstack.environment import (
     FUNCTION,
+    SAM_START_API,
     Endpoints,
     chain_variables,
+    emulators,
     endpoints_for,
     function_variables,
     local_environment,
@@ -53,9 +59,17 @@ from devstack.environment import (
 from devstack.lambdafn.runtime import LambdaChain, on_port
 from devstack.local_function import probe
 from devstack.reload import Reloader
+from devstack.sam_local import SamLocal, require_engine, sam_local, start_api
 from devstack.stack.model import local_stack
-from devstack.supervision import PartExited, StartupError, http_ok, print_sink
-from devstack.tools import LambdaTools
+from devstack.supervision import (
+    PartExited,
+    Parts,
+    StartupError,
+    http_ok,
+    print_sink,
+    require_free_port,
+)
+from devstack.tools import LambdaTools, tool
 
 DEV_EMAIL = "dev@example.com"
 PART_CHECK_MS = 500
@@ -120,6 +134,81 @@ def dev(_: argparse.Namespace) -> int:
         finally:
             paths.RUN_FILE.unlink(missing_ok=True)
     return 0
+
+
+SAM_LOCAL_DIR = paths.STATE_DIR / "sam-local"
+"""What the running `make local` hands SAM: its template, the function's variables, setup.json (for
+`make local-invoke`)."""
+
+
+def _local_banner(endpoints: Endpoints, token: str, setup: SamLocal, invoke_line: str) -> str:
+    return f"""
+  sam local start-api is up (SAM CLI's own, the function in Docker on {setup.image}).
+    API (sam local start-api, --warm-containers EAGER)  {endpoints.api}
+    AWS emulator (MiniStack)                            {endpoints.aws}
+    Firebase Auth emulator                              http://{endpoints.firebase_auth_host}
+
+  Try it (token for {DEV_EMAIL}; `make token EMAIL=...` for others):
+    curl -s -H "Authorization: Bearer {token}" {endpoints.api}/users/me
+
+  sam local invoke of an HTTP API event (GET /health), in another shell: make local-invoke, which runs
+    {invoke_line}
+
+  How SAM's start-api differs from HTTP API (and from `make dev`): docs/gateway.md. Ctrl-C stops everything.
+"""
+
+
+def local(_: argparse.Namespace) -> int:
+    _stop_on_signals()
+    facts = config.load()
+    port = facts.ports.local_api
+    require_free_port("sam local start-api", port, "LOCAL_API_PORT")
+    require_engine(os.environ)  # before the emulators' 20 s
+    stack = local_stack(facts)
+    parts = Parts()
+    with emulators(facts, stack, parts, data_dir=paths.DATA_DIR) as running:
+        outputs = dict(running.deployed.outputs)
+        endpoints = endpoints_for(
+            facts, aws=running.aws, firebase_auth_host=running.firebase.host, outputs=outputs
+        )
+        # No gateway and no app of ours: SAM serves the API, the app runs inside its container.
+        endpoints = replace(endpoints, api=f"http://127.0.0.1:{port}", app="", served_by=SAM_START_API)
+        with (
+            sam_local(facts, endpoints, running.deployed, workdir=SAM_LOCAL_DIR) as setup,
+            start_api(setup, port, "--warm-containers", "EAGER") as (process, _up_s),
+        ):
+            parts.add(process)
+            running.firebase.wait_ready()  # booted while SAM started its containers; the banner says it is up
+            setup.save(SAM_LOCAL_DIR / "setup.json")
+            user = firebase_accounts.sign_in_or_up(endpoints.firebase_auth_host, DEV_EMAIL)
+            paths.RUN_FILE.parent.mkdir(parents=True, exist_ok=True)
+            paths.RUN_FILE.write_text(json.dumps(asdict(endpoints)))
+            try:
+                invoke_line = shlex.join(setup.invoke_argv(SAM_LOCAL_DIR / "event.json"))
+                print(_local_banner(endpoints, user.id_token, setup, invoke_line), flush=True)
+                while True:
+                    parts.check()
+                    time.sleep(PART_CHECK_MS / 1000)
+            finally:
+                paths.RUN_FILE.unlink(missing_ok=True)
+                (SAM_LOCAL_DIR / "setup.json").unlink(missing_ok=True)
+
+
+def local_invoke(args: argparse.Namespace) -> int:
+    saved = SAM_LOCAL_DIR / "setup.json"
+    endpoints = running_endpoints() if paths.RUN_FILE.exists() else None
+    if endpoints is None or endpoints.served_by != SAM_START_API or not saved.exists():
+        raise StartupError("No running `make local`: sam local invoke uses its emulators. Start it first.")
+    setup = SamLocal.saved(saved, sam_environment(config.load().aws, endpoints.aws))
+    event = args.event
+    if event is None:
+        event = SAM_LOCAL_DIR / "event.json"
+        generate = [tool("sam"), "local", "generate-event", "apigateway", "http-api-proxy"]
+        generate += ["--method", "GET", "--path", "health"]
+        generated = subprocess.run(generate, env=setup.env, capture_output=True, text=True, check=True)
+        event.write_text(generated.stdout)
+    print(shlex.join(setup.invoke_argv(event)), file=sys.stderr)  # stdout: the answer alone, as sam prints it
+    return subprocess.run(setup.invoke_argv(event), env=setup.env, check=False).returncode
 
 
 AWS_ENDPOINT_ENV = "DEVSTACK_AWS_ENDPOINT"
@@ -314,6 +403,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("dev", help="run the whole local chain until Ctrl-C").set_defaults(run=dev)
+    commands.add_parser(
+        "local", help="the emulators + SAM CLI's sam local start-api until Ctrl-C"
+    ).set_defaults(run=local)
+    invoke_parser = commands.add_parser(
+        "local-invoke", help="sam local invoke of an event on the running `devstack local`"
+    )
+    invoke_parser.add_argument(
+        "--event", type=Path, help="the event (default: an HTTP API event for GET /health, SAM's sample)"
+    )
+    invoke_parser.set_defaults(run=local_invoke)
 
     token_parser = commands.add_parser("token", help="print an ID token for a dev user")
     token_parser.add_argument("email")

@@ -60,6 +60,7 @@ PORT_VARIABLES = {
     "runtime_api": "RUNTIME_API_PORT",
     "lambda_api": "LAMBDA_API_PORT",
     "debugger": "DEBUG_PORT",
+    "local_api": "LOCAL_API_PORT",
 }
 """Each port's key in its facts file, and the environment variable that moves it for one run."""
 
@@ -74,6 +75,8 @@ class Ports:
     runtime_api: int
     lambda_api: int
     debugger: int
+    local_api: int
+    """`make local`: SAM CLI's own `sam local start-api`."""
 
     def with_free_ports(self) -> Ports:
         """Fresh ports, so tests never collide with a running `make dev`."""

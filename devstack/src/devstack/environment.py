@@ -26,7 +26,7 @@ from devstack.apigw.api_config import ApiConfig, show_emulation
 from devstack.apigw.gateway import INTEGRATION_TIMEOUT_S, Gateway
 from devstack.debugging import LIFTED_TIMEOUT_S, function_as_debugged
 from devstack.deploy import deploy_to_emulator, deploy_unless_unchanged, deployed_stack, emulator_session
-from devstack.emulators.firebase import firebase_auth_booting
+from devstack.emulators.firebase import Booting, firebase_auth_booting
 from devstack.emulators.ministack import ministack
 from devstack.lambdafn import output_relay
 from devstack.lambdafn.invoke_api import FunctionNames, InvocationLogs, LambdaApi
@@ -52,6 +52,9 @@ FUNCTION = "ApiFunction"
 DEPLOY_RECORD = "deployed-stack.sha256"
 """Kept with MiniStack's state: the fingerprint of the stack it holds (deploy.deploy_unless_unchanged)."""
 
+SAM_START_API = "sam local start-api"
+"""SAM CLI's own local API (`make local`), which differs from HTTP API where docs/gateway.md says."""
+
 AWS_TOOLS = "aws_tools"
 """An endpoint's metadata key: the variable that sends AWS's tools (CLI, SAM CLI, boto3) to it."""
 
@@ -68,7 +71,9 @@ class Endpoints:
     bucket: str
     lambda_api: str = field(default="", metadata={AWS_TOOLS: "AWS_ENDPOINT_URL_LAMBDA"})
     """Lambda's API for the function the chain runs (the rest of Lambda's API goes on to `aws`); empty where
-    nothing serves it (a compose stack whose gateway does not answer it)."""
+    nothing serves it (make local: SAM serves no Lambda API)."""
+    served_by: str = "gateway"
+    """What answers at `api`: devstack's gateway (make dev, compose), or SAM_START_API (make local)."""
 
     def for_aws_tools(self) -> dict[str, str]:
         """AWS_ENDPOINT_URL[_<SERVICE>] of each endpoint that AWS's tools reach and that is set."""
@@ -185,6 +190,61 @@ def log_shipper(
     )
 
 
+@dataclass(frozen=True)
+class Emulators:
+    aws: str
+    """The AWS emulator's endpoint."""
+    firebase: Booting
+    """The Firebase Auth emulator, booting: its host is known, `wait_ready()` before anything calls it."""
+    deployed: Stack
+    """The stack model as deployed to the AWS emulator (physical ids and outputs known)."""
+
+
+@contextmanager
+def emulators(
+    facts: config.LocalFacts,
+    stack: Stack,
+    parts: Parts,
+    *,
+    data_dir: Path | None = None,
+    sink: LogSink = print_sink,
+) -> Iterator[Emulators]:
+    """MiniStack with `stack` deployed to it, and the Firebase Auth emulator: what the function calls, the
+    same for `make dev` and `make local` (sam local). Their processes join `parts`.
+
+    The Firebase emulator boots first and longest (CPU-bound): MiniStack, the deploy and whatever the caller
+    starts before `firebase.wait_ready()` (make dev: the gateway and the first cold start) overlap it. With a
+    `data_dir` (kept state), a deploy whose stack is unchanged and still there is skipped."""
+    with ExitStack() as exits:
+        firebase = exits.enter_context(
+            firebase_auth_booting(
+                facts.firebase,
+                facts.ports.firebase,
+                data_dir=data_dir and data_dir / "firebase-auth",
+                sink=sink,
+                parts=parts,
+                stack_ports=astuple(facts.ports),
+            )
+        )
+        aws = exits.enter_context(
+            ministack(
+                facts.aws,
+                stack.template_path,
+                state_dir=data_dir and data_dir / "ministack",
+                sink=sink,
+                parts=parts,
+            )
+        )
+        deployed = (
+            deploy_unless_unchanged(
+                stack, facts.aws, aws, record=data_dir / "ministack" / DEPLOY_RECORD, sink=sink
+            )
+            if data_dir is not None
+            else deploy_to_emulator(stack, facts.aws, aws, sink=sink)
+        )
+        yield Emulators(aws, firebase, deployed)
+
+
 @contextmanager
 def local_environment(
     facts: config.LocalFacts,
@@ -215,38 +275,12 @@ def local_environment(
         require_free_port(part, port, var)
     parts = Parts()
     with ExitStack() as exits:
-        # The Firebase emulator boots first and longest (CPU-bound): MiniStack, the deploy, the gateway and
-        # the first cold start all happen meanwhile; nothing of theirs calls it before it is waited for.
-        firebase = exits.enter_context(
-            firebase_auth_booting(
-                facts.firebase,
-                ports.firebase,
-                data_dir=data_dir and data_dir / "firebase-auth",
-                sink=sink,
-                parts=parts,
-                stack_ports=astuple(ports),
-            )
-        )
-        aws = exits.enter_context(
-            ministack(
-                facts.aws,
-                stack.template_path,
-                state_dir=data_dir and data_dir / "ministack",
-                sink=sink,
-                parts=parts,
-            )
-        )
-        deployed_stack = (
-            deploy_unless_unchanged(
-                stack, facts.aws, aws, record=data_dir / "ministack" / DEPLOY_RECORD, sink=sink
-            )
-            if data_dir is not None
-            else deploy_to_emulator(stack, facts.aws, aws, sink=sink)
-        )
+        running = exits.enter_context(emulators(facts, stack, parts, data_dir=data_dir, sink=sink))
+        aws, deployed_stack = running.aws, running.deployed
         endpoints = endpoints_for(
             facts,
             aws=aws,
-            firebase_auth_host=firebase.host,
+            firebase_auth_host=running.firebase.host,
             outputs=dict(deployed_stack.outputs),
             lambda_api=True,
         )
@@ -282,7 +316,7 @@ def local_environment(
         if facts.debugger and facts.debugger.wait:
             sink("debugger", f"the first request waits for a debugger on 127.0.0.1:{facts.debugger.port}")
         function.warm_up()
-        firebase.wait_ready()
+        running.firebase.wait_ready()
         yield RunningEnvironment(endpoints, deployed_stack, function, parts)
 
 

@@ -62,6 +62,7 @@ def local_facts(root: Path) -> list[Fact]:
         Fact("RIE_PORT", chain_env, _port(facts.ports.rie)),
         Fact("RUNTIME_API_PORT", chain_env, _port(facts.ports.runtime_api)),
         Fact("LAMBDA_API_PORT", chain_env, _port(facts.ports.lambda_api)),
+        Fact("LOCAL_API_PORT", chain_env, _port(facts.ports.local_api)),
         Fact("AWS_EMULATOR_PORT", emulator_env, _port(facts.aws.port)),
         Fact("AWS_EMULATOR_REGION", emulator_env, re.compile(rf"\b{re.escape(facts.aws.region)}\b")),
         Fact(
