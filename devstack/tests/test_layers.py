@@ -21,7 +21,17 @@ MAY_IMPORT: dict[str, set[str]] = {
     "emulators": {"emulators", *FOUNDATIONS},
     "deploy": {"stack", *FOUNDATIONS},
 }
-RUNNER = {"environment", "local_function", "reload", "debugging", "sam_local", "cli", "for_shell", "__main__", "__init__"}
+RUNNER = {
+    "environment",
+    "local_function",
+    "reload",
+    "debugging",
+    "sam_local",
+    "cli",
+    "for_shell",
+    "__main__",
+    "__init__",
+}
 """What `make dev`, the tests and the shell start: it knows the model, the gateway and the execution
 environments (for_shell answers scripts/ and the Makefile)."""
 

@@ -28,10 +28,9 @@ import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from devstack import paths
-from devstack.config import Debugger
 from devstack.lambdafn.rie_client import RieAnswer, RieConnection, RieError
 from devstack.lambdafn.sandbox import Sandbox
 from devstack.supervision import (
@@ -52,6 +51,17 @@ _RIE_LINE = re.compile(
     r"^(\d{2} \w{3} \d{4} [\d:,]+ \[\w+\] \(rapid\)|(START|END|REPORT) RequestId:|time=\")"
 )
 _ADAPTER_LINE = re.compile(r"lambda_web_adapter|^thread '.*' panicked|^note: run with `RUST_BACKTRACE")
+
+
+class Debugger(Protocol):
+    """make debug: where the app's debugpy listens, and whether the app waits for a client (the runner
+    hands config.Debugger; the chain reads no facts)."""
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def wait(self) -> bool: ...
 
 
 def invoke_url(host: str, port: int) -> str:
