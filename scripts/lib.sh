@@ -61,6 +61,17 @@ uses_private_engine() {
   [[ "$(scripts/engine.sh status 2>/dev/null)" == *"private engine: dockerd pid"*"answers at ${DOCKER_HOST:-none}"* ]]
 }
 
+# A Docker engine for a suite: the one that answers, else a private one (scripts/engine.sh), DOCKER_HOST set.
+# STARTED_ENGINE=1 when this call started it: the suite stops it at the end, and only then.
+# shellcheck disable=SC2034  # STARTED_ENGINE is read by the suite's finish handler
+engine_for_suite() {
+  STARTED_ENGINE=0
+  if ! docker info >/dev/null 2>&1 && ! scripts/engine.sh env >/dev/null 2>&1; then
+    STARTED_ENGINE=1
+  fi
+  eval "$(scripts/engine.sh start)"
+}
+
 # The files a commit would hold (tracked, plus new ones .gitignore does not exclude), optionally by pattern.
 tracked() { git ls-files --cached --others --exclude-standard "$@"; }
 

@@ -9,11 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_ROOT"
 
-started_engine=0
-if ! docker info >/dev/null 2>&1 && ! scripts/engine.sh env >/dev/null 2>&1; then
-  started_engine=1
-fi
-eval "$(scripts/engine.sh start)"
+engine_for_suite
 docker compose version >/dev/null 2>&1 || eval "$(scripts/compose-plugin.sh)"
 
 # Free ports for every published port, and a project name of its own.
@@ -25,7 +21,7 @@ finish() {
   local status=$?
   printf '\n==> docker compose down -v (%s)\n' "$COMPOSE_PROJECT_NAME"
   docker compose down -v --remove-orphans >/dev/null 2>&1 || true
-  if (( started_engine )); then scripts/engine.sh stop; fi
+  if (( STARTED_ENGINE )); then scripts/engine.sh stop; fi
   exit "$status"
 }
 trap finish EXIT

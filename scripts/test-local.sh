@@ -10,11 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$PROJECT_ROOT"
 
-started_engine=0
-if ! docker info >/dev/null 2>&1 && ! scripts/engine.sh env >/dev/null 2>&1; then
-  started_engine=1
-fi
-eval "$(scripts/engine.sh start)"
+engine_for_suite
 if [[ "${STAND_INS:-$(uses_private_engine && echo 1)}" == 1 ]]; then
   tests/compose/stand-ins/build.sh lambda-python
 fi
@@ -37,7 +33,7 @@ finish() {
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   fi
-  if (( started_engine )); then scripts/engine.sh stop; fi
+  if (( STARTED_ENGINE )); then scripts/engine.sh stop; fi
   (( status == 0 )) || { printf '\n--- devstack local, last lines ---\n' >&2; tail -n 40 "$log" >&2 || true; }
   rm -rf "$DEVSTACK_STATE_DIR"
   exit "$status"

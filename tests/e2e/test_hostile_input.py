@@ -25,7 +25,7 @@ from devstack.apigw.routes import names_another_path
 from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.environment import SAM_START_API
-from tests.support.target import Target
+from tests.support.target import Target, is_utf8
 
 pytestmark = pytest.mark.e2e
 
@@ -140,16 +140,8 @@ def _assume_sam_local_serves_it(case: Case[Any], target: Target) -> None:
     if target.endpoints.served_by != SAM_START_API:
         return
     body = case.body
-    hypothesis.assume(not isinstance(body, bytes) or _is_utf8(body))  # "non-UTF-8 body"
+    hypothesis.assume(not isinstance(body, bytes) or is_utf8(body))  # "non-UTF-8 body"
     hypothesis.assume("%0A" not in case.formatted_path.upper())  # "newline in the path"
-
-
-def _is_utf8(content: bytes) -> bool:
-    try:
-        content.decode()
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

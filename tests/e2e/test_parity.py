@@ -13,7 +13,7 @@ from devstack.emulators.firebase_accounts import AuthUser
 from tests.support.flows import bearer, create_note
 from tests.support.probes import PROBES, Probe, assert_alike, send
 from tests.support.routes import PUBLIC_PATHS
-from tests.support.target import Target, skip_where_sam_local_differs
+from tests.support.target import Target, is_utf8, skip_where_sam_local_differs
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ def test_chain_and_direct_answer_alike(
     """...but where the API's authorizer answers before the function: there the chain gives HTTP API's 401."""
     if probe.method == "HEAD":
         skip_where_sam_local_differs(target, "HEAD")
-    if probe.content is not None and not _is_utf8(probe.content):
+    if probe.content is not None and not is_utf8(probe.content):
         skip_where_sam_local_differs(target, "non-UTF-8 body")
     chained = send(api, probe, new_user)
     if refused_at_the_edge(probe):
@@ -48,11 +48,3 @@ def test_listing_is_identical(api: httpx.Client, direct: httpx.Client, new_user:
         create_note(api, new_user, f"parity {index}")
     pages = [client.get("/notes", params={"limit": 2}, headers=bearer(new_user)) for client in (api, direct)]
     assert pages[0].json() == pages[1].json()
-
-
-def _is_utf8(content: bytes) -> bool:
-    try:
-        content.decode()
-    except UnicodeDecodeError:
-        return False
-    return True

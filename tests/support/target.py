@@ -64,6 +64,15 @@ SAM_DIFFERENCES = {
 suite skips exactly these against it (docs/gateway.md, "sam local start-api vs HTTP API")."""
 
 
+def is_utf8(content: bytes) -> bool:
+    """Whether a body is text SAM's start-api can decode (its "non-UTF-8 body" difference)."""
+    try:
+        content.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def skip_where_sam_local_differs(target: Target, difference: str) -> None:
     if target.endpoints.served_by == SAM_START_API:
         pytest.skip(f"sam local start-api vs HTTP API, {difference}: {SAM_DIFFERENCES[difference]}")
