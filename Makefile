@@ -70,7 +70,7 @@ logs: ## Follow the compose stack's logs
 bench: install build ## Benchmarks side by side (cold start, latency, authorizer, start, per request, suites, artifact, sam local): one table + bench/results.json (BENCH_QUICK=1: short, BENCH_ONLY=sam_local,...: some groups)
 	$(RUN) python -m bench.run
 
-.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-local test-browser test-faults test-durability e2e fuzz smoke lint format typecheck check-iac check-security
+.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-local test-browser test-faults test-durability test-debug e2e fuzz smoke lint format typecheck check-iac check-security
 test: install install-browser lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, browser, compose, IaC + security checks
 	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose --ignore=tests/samlocal
 	$(IN_DEVSTACK) $(PYTEST)
@@ -105,6 +105,9 @@ test-durability: install build ## Users, notes and files survive a stop + start 
 
 test-infra: ## Template tests and the deploy/update/destroy cycle on MiniStack
 	$(RUN) $(PYTEST) tests/infra
+
+test-debug: install build ## make debug driven by a real DAP client: a breakpoint in backend/ hit through the gateway, again after a save
+	$(RUN) $(PYTEST) tests/debug
 
 e2e: install build ## End-to-end through gateway -> RIE -> Web Adapter -> uvicorn (BASE_URL= to target a running stack)
 	$(RUN) $(PYTEST) tests/e2e
