@@ -5,12 +5,17 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from infrastructure.firebase import EMULATOR_HOST_VAR
 from tests.support.fakes import make_settings
 from tests.support.routes import protected_routes
 from web import build_app
 
 # The real composition root: no token means no verifier call and no AWS call, so nothing leaves the process.
-app = build_app(make_settings())
+# Built at collection, before conftest's fixture clears the emulator's variable that an app another suite
+# built in this process may have left in os.environ (the verifier, built with the app, would refuse it).
+with pytest.MonkeyPatch.context() as environment:
+    environment.delenv(EMULATOR_HOST_VAR, raising=False)
+    app = build_app(make_settings())
 
 
 def _protected_endpoints() -> list[tuple[str, str]]:
