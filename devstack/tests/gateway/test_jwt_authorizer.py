@@ -170,7 +170,7 @@ def test_a_valid_token_reaches_the_function_with_its_claims(
     _, url = local_api
     token_claims = claims()
     token = unsigned(token_claims) if kind == "emulator" else keys.sign(token_claims)
-    header = token if kind == "rs256_no_bearer_prefix" else f"Bearer {token}"
+    header = token if kind == "rs256_no_bearer_prefix" else f"Bearer {token}"  # gitleaks:allow
     response = httpx.request(method_of(route), url + probe_path(route), headers={"Authorization": header})
     assert response.status_code == 200, response.text
     event = rie.events[response.headers["apigw-requestid"]]
