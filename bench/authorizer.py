@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from bench.latency import hey, load, user_with_notes
+from bench.latency import answered_only, hey, load, user_with_notes
 from bench.measure import Row, median, rounds
 from devstack.apigw.api_config import ApiConfig
 from devstack.apigw.authorizer import JwtVerifier
@@ -76,6 +76,8 @@ def run(environment: RunningEnvironment) -> list[Row]:
                     measured = load(
                         binary, f"{url}/notes", requests=rounds(300, 100), clients=1, token=case_token
                     )
+                    status = "401" if case_token is None else "200"
+                    answered_only(measured, status, f"GET /notes {case}, {name} the authorizer")
                     p50.setdefault((case, name), []).append(measured.p50_ms)
     refused = {name: median(p50[("refused", name)]) for name in targets}
     accepted = {name: median(p50[("accepted", name)]) for name in targets}

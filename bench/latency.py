@@ -65,6 +65,15 @@ def load(
     )
 
 
+def answered_only(measured: Load, status: str, what: str) -> Load:
+    """`measured`, when every request got `status`: a p50 of a throttle's 429s or of errors is not the one
+    a row names."""
+    others = {code: n for code, n in measured.refused.items() if code != status}
+    if others or (status != "200" and status not in measured.refused):
+        raise RuntimeError(f"{what} answered {others or 'only 200'} besides {status}")
+    return measured
+
+
 def user_with_notes(endpoints: Endpoints) -> AuthUser:
     """A new user owning NOTES notes (created straight on the app), whose GET /notes lists real items."""
     user = firebase_accounts.sign_up(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.latency import hey, load
+from bench.latency import answered_only, hey, load
 from bench.measure import Row, median, rounds
 from devstack.environment import RunningEnvironment
 
@@ -30,9 +30,8 @@ def run(environment: RunningEnvironment) -> list[Row]:
             for state in ("on", "off") if number % 2 == 0 else ("off", "on"):
                 function.serve(factories[state])  # new environments (a cold start), the others stop
                 load(binary, url, requests=50, clients=1, token=None)  # warm
-                samples[state].append(
-                    load(binary, url, requests=rounds(300, 100), clients=1, token=None).p50_ms
-                )
+                measured = load(binary, url, requests=rounds(300, 100), clients=1, token=None)
+                samples[state].append(answered_only(measured, "200", f"GET /health, shipping {state}").p50_ms)
     finally:
         function.serve(shipping)  # as make dev runs
     on, off = median(samples["on"]), median(samples["off"])
