@@ -7,6 +7,7 @@ stack, for its demo project. The template without its authorizer shows the invoc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import pytest
 
 from devstack import config
 from devstack.apigw.api_config import ApiConfig
-from devstack.apigw.authorizer import IssuerKeys, flatten
+from devstack.apigw.authorizer import REFETCH_COOLDOWN_S, IssuerKeys, Refused, flatten
 from devstack.apigw.gateway import Gateway
 from devstack.apigw.routes import Route
 from devstack.lambdafn.pool import EnvironmentPool
@@ -27,7 +28,7 @@ from devstack.lambdafn.runtime import INVOKE_PATH
 from devstack.paths import TEMPLATE
 from devstack.stack.model import local_stack, read_stack
 from devstack.stack.template import load
-from devstack.supervision import ServerThread
+from devstack.supervision import ServerThread, free_port
 
 from .gateway_fakes import FakeRie, KeyServer, forge, unsigned
 
@@ -226,6 +227,46 @@ def test_the_keys_are_fetched_once_not_per_request(local_api: tuple[ApiConfig, s
     for _ in range(3):
         assert httpx.get(url + "/notes", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert keys.fetches == fetched
+
+
+def test_unknown_kids_in_every_request_do_not_fetch_the_keys_per_request(
+    local_api: tuple[ApiConfig, str], keys: KeyServer
+) -> None:
+    """A `kid` not among the keys fetches them again, once per cooldown: a flood of made-up `kid`s is no
+    flood of fetches to the issuer."""
+    _, url = local_api
+    fetched = keys.fetches
+    for number in range(5):
+        token = keys.sign(claims(), kid=f"made-up-{number}", key=keys.keys["key-1"])
+        assert httpx.get(url + "/notes", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert keys.fetches - fetched <= 1
+
+
+def test_an_issuer_that_does_not_answer_is_asked_once_per_cooldown_and_shared() -> None:
+    """Concurrent first requests share one fetch; after it failed, requests are refused without fetching
+    again until the cooldown has passed."""
+    asked: list[str] = []
+    now = [0.0]
+
+    def locate(issuer: str) -> str:
+        asked.append(issuer)
+        return f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"  # nothing listens
+
+    issuer_keys = IssuerKeys(locate=locate, clock=lambda: now[0])
+
+    async def five_requests() -> list[BaseException | tuple[object, str | None]]:
+        return await asyncio.gather(
+            *(issuer_keys.key(ISSUER, "key-1") for _ in range(5)), return_exceptions=True
+        )
+
+    assert all(isinstance(answer, Refused) for answer in asyncio.run(five_requests()))
+    assert len(asked) == 1
+    now[0] += REFETCH_COOLDOWN_S / 2
+    assert all(isinstance(answer, Refused) for answer in asyncio.run(five_requests()))
+    assert len(asked) == 1
+    now[0] += REFETCH_COOLDOWN_S
+    asyncio.run(five_requests())
+    assert len(asked) == 2
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])

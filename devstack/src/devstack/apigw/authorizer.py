@@ -10,6 +10,7 @@ Every claim check still applies to them. A deployed stack's ApiConfig has no emu
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -38,6 +39,9 @@ RSA_ALGORITHMS: Mapping[str, Callable[[], hashes.HashAlgorithm]] = {
 #: How long API Gateway may keep an issuer's public keys.
 KEY_CACHE_S = 2 * 60 * 60
 KEY_FETCH_TIMEOUT_S = 5.0
+#: A fetch at most this often per issuer, whatever the tokens' `kid`s or a failed fetch: an unknown `kid` in
+#: every request (or an issuer that does not answer) must not become a fetch per request (jose's cooldown).
+REFETCH_COOLDOWN_S = 30.0
 
 
 class Refused(Exception):
@@ -63,8 +67,10 @@ def discovery_url(issuer: str) -> str:
 
 
 class IssuerKeys:
-    """Each issuer's public keys by `kid`, fetched through OIDC discovery at first use and kept KEY_CACHE_S.
-    `locate` maps an issuer to its discovery document's URL (tests serve one on 127.0.0.1)."""
+    """Each issuer's public keys by `kid`, fetched through OIDC discovery at first use and kept KEY_CACHE_S;
+    fetched again for an unknown `kid` or after a failure only past REFETCH_COOLDOWN_S, and by one fetch that
+    concurrent requests share. `locate` maps an issuer to its discovery document's URL (tests serve one on
+    127.0.0.1)."""
 
     def __init__(
         self, locate: Callable[[str], str] = discovery_url, clock: Callable[[], float] = time.monotonic
@@ -72,17 +78,34 @@ class IssuerKeys:
         self._locate = locate
         self._clock = clock
         self._keys: dict[str, tuple[float, dict[str, tuple[rsa.RSAPublicKey, str | None]]]] = {}
+        self._attempted: dict[str, float] = {}
+        self._fetching: dict[str, asyncio.Future[dict[str, tuple[rsa.RSAPublicKey, str | None]]]] = {}
 
     async def key(self, issuer: str, kid: str) -> tuple[rsa.RSAPublicKey, str | None]:
         """The issuer's key `kid` and the algorithm its JWK names (None: not named)."""
         cached = self._keys.get(issuer)
         if cached is None or self._clock() - cached[0] > KEY_CACHE_S or kid not in cached[1]:
-            cached = (self._clock(), await self._fetch(issuer))
-            self._keys[issuer] = cached
+            keys = await self._refetched(issuer)
+            if keys is not None:
+                cached = self._keys[issuer] = (self._clock(), keys)
+        if cached is None:
+            raise Refused("the issuer's keys could not be fetched (tried again after the cooldown)")
         try:
             return cached[1][kid]
         except KeyError:
             raise Refused("the token's kid is not a key of the issuer") from None
+
+    async def _refetched(self, issuer: str) -> dict[str, tuple[rsa.RSAPublicKey, str | None]] | None:
+        """The issuer's keys fetched now, or by the fetch in flight; None within the cooldown of the last."""
+        fetching = self._fetching.get(issuer)
+        if fetching is None:
+            if self._clock() - self._attempted.get(issuer, -REFETCH_COOLDOWN_S) < REFETCH_COOLDOWN_S:
+                return None
+            self._attempted[issuer] = self._clock()
+            fetching = self._fetching[issuer] = asyncio.ensure_future(self._fetch(issuer))
+            fetching.add_done_callback(lambda _: self._fetching.pop(issuer, None))
+        # Shielded: a request whose client went away does not cancel the others' fetch.
+        return await asyncio.shield(fetching)
 
     async def _fetch(self, issuer: str) -> dict[str, tuple[rsa.RSAPublicKey, str | None]]:
         try:
