@@ -25,6 +25,8 @@ pytestmark = pytest.mark.e2e
 STREAM = re.compile(r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
 SHIPPED_WAIT_S = 30.0
 """Shipping is asynchronous (batched in the background): the lines arrive soon after the answer."""
+QUIET_S = 3.0
+"""Long enough for a once-a-second health check to have invoked the function more than once."""
 
 
 @pytest.fixture(scope="module")
@@ -96,6 +98,32 @@ def test_a_request_through_the_gateway_is_in_the_functions_log_group(
     app_line = _wait_for(logs_client, group, since_ms, _names_request(response.headers["x-request-id"]))
     assert STREAM.match(report["logStreamName"]), report["logStreamName"]
     assert app_line["logStreamName"] == report["logStreamName"]
+
+
+def test_only_requests_invoke_the_function(
+    api: httpx.Client, logs_client: Any, outputs: dict[str, str]
+) -> None:
+    """As on AWS, nothing of the local stack's own (a health check) invokes the function: a quiet moment
+    leaves no REPORT line in its log group. Each end of the moment is a request whose line was shipped."""
+    group = outputs["FunctionLogGroupName"]
+
+    def shipped_request() -> int:
+        since_ms = int(time.time() * 1000)
+        response = api.get("/health")
+        assert response.status_code == 200
+        _wait_for(logs_client, group, since_ms, _names_request(response.headers["x-request-id"]))
+        return int(time.time() * 1000)
+
+    quiet_from_ms = shipped_request()
+    time.sleep(QUIET_S)
+    quiet_until_ms = int(time.time() * 1000)
+    shipped_request()
+    invoked = [
+        event["message"]
+        for event in _events(logs_client, group, quiet_from_ms)
+        if _is_report(event) and event["timestamp"] < quiet_until_ms
+    ]
+    assert invoked == []
 
 
 def test_an_invoke_through_lambdas_api_is_in_the_functions_log_group(

@@ -240,8 +240,9 @@ def running_endpoints(api: str | None = None) -> Endpoints:
         )
     outputs = deployed_stack(local_stack(facts), facts.aws, aws).outputs
     # Compose's gateway serves Lambda's API on its port, passing on what it does not serve to the emulator:
-    # the emulator's health through it is this stack's Lambda API answering.
-    lambda_api = http_ok(f"http://127.0.0.1:{facts.ports.lambda_api}/_localstack/health")
+    # the emulator's health through it is this stack's Lambda API answering (two hops: more than a second on
+    # a loaded machine, and a miss would leave Lambda's API out of the endpoints for the whole session).
+    lambda_api = http_ok(f"http://127.0.0.1:{facts.ports.lambda_api}/_localstack/health", timeout=10)
     endpoints = endpoints_for(
         facts, aws=aws, firebase_auth_host=firebase, outputs=dict(outputs), lambda_api=lambda_api
     )
