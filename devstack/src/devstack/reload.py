@@ -84,9 +84,10 @@ class Reloader:
         self._lock_seen = _fingerprint(self.lock)
         # `make dev` builds before it serves: the serving artifact was built from these.
         self._built_from = self._build_inputs()
-        # Where the dependencies are installed: the artifact of the last full build (never pruned: every
-        # code-only artifact since links to it).
+        # Where the dependencies are installed: the artifact of the last full build, which the code-only
+        # artifacts since link to; and, for each artifact, the one it links to (kept while it is kept).
         self._dependencies = function.artifact
+        self._links: dict[Path, Path] = {}
         shutil.rmtree(artifacts_dir, ignore_errors=True)  # a previous run's
 
     def watch(self, between_changes: Callable[[], None] = lambda: None, every_ms: int = 500) -> None:
@@ -189,6 +190,7 @@ class Reloader:
         # and __file__ name the artifact's path). code-ApiFunction removes the links of our code first.
         for entry in self._dependencies.iterdir():
             (artifact / entry.name).symlink_to(entry.resolve())
+        self._links[artifact] = self._dependencies
         # backend/Makefile's own target, the one its build-ApiFunction (what sam build runs) copies the code
         # with: one definition of what the zip's code is. Straight to it: no root Makefile, no scripts.
         run_to_end(
@@ -229,6 +231,10 @@ class Reloader:
         generations = sorted(
             (int(d.name) for d in self.artifacts_dir.iterdir() if d.name.isdigit()), reverse=True
         )
+        kept = [self.artifacts_dir / str(n) / self.function.artifact.name for n in generations[:KEEP]]
+        linked = {self._dependencies, *(self._links.get(artifact) for artifact in kept)}
         for old in generations[KEEP:]:
-            if self.artifacts_dir / str(old) not in self._dependencies.parents:
-                shutil.rmtree(self.artifacts_dir / str(old), ignore_errors=True)
+            artifact = self.artifacts_dir / str(old) / self.function.artifact.name
+            self._links.pop(artifact, None)
+            if artifact not in linked:
+                shutil.rmtree(artifact.parent, ignore_errors=True)
