@@ -3,8 +3,9 @@ that was serving keeps serving until the new code has answered its first request
 start (a syntax error, an import error) is reported, never served.
 
 Each change gets an artifact of its own, .local/artifacts/<n>/ApiFunction:
-- our code changed: a hard-linked copy of the serving artifact (its dependencies' bytes are shared) whose
-  code backend/Makefile's `code-ApiFunction` replaces with the same files sam build puts in the zip;
+- our code changed: the dependencies of the last full build, each top-level entry a symlink to it (a
+  hard-linked copy of every file took 50-200 ms of the reload on a loaded 2-core machine), and our code,
+  which backend/Makefile's `code-ApiFunction` puts there as sam build puts it in the zip;
 - the function's dependencies or build changed: a full sam build. uv.lock is the source of the dependencies
   (`uv add`, `uv lock`): when it changes, backend/requirements.txt is re-exported from it first (the export
   `make requirements` runs: tools.requirements_export), and the build runs only if what the function
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -84,6 +84,10 @@ class Reloader:
         self._lock_seen = _fingerprint(self.lock)
         # `make dev` builds before it serves: the serving artifact was built from these.
         self._built_from = self._build_inputs()
+        # Where the dependencies are installed: the artifact of the last full build, which the code-only
+        # artifacts since link to; and, for each artifact, the one it links to (kept while it is kept).
+        self._dependencies = function.artifact
+        self._links: dict[Path, Path] = {}
         shutil.rmtree(artifacts_dir, ignore_errors=True)  # a previous run's
 
     def watch(self, between_changes: Callable[[], None] = lambda: None, every_ms: int = 500) -> None:
@@ -145,6 +149,7 @@ class Reloader:
             return False
         if full_build:
             self._built_from = inputs
+            self._dependencies = artifact
         self.loaded += 1
         self._prune()
         live = time.monotonic() - started
@@ -180,8 +185,12 @@ class Reloader:
 
     def _copy_with_new_code(self, generation_dir: Path) -> Path:
         artifact = generation_dir / self.function.artifact.name
-        generation_dir.mkdir(parents=True)
-        subprocess.run(["cp", "-al", str(self.function.artifact), str(artifact)], check=True)
+        artifact.mkdir(parents=True)
+        # Python imports through a symlinked package as through the package itself (paths, tracebacks
+        # and __file__ name the artifact's path). code-ApiFunction removes the links of our code first.
+        for entry in self._dependencies.iterdir():
+            (artifact / entry.name).symlink_to(entry.resolve())
+        self._links[artifact] = self._dependencies
         # backend/Makefile's own target, the one its build-ApiFunction (what sam build runs) copies the code
         # with: one definition of what the zip's code is. Straight to it: no root Makefile, no scripts.
         run_to_end(
@@ -222,5 +231,10 @@ class Reloader:
         generations = sorted(
             (int(d.name) for d in self.artifacts_dir.iterdir() if d.name.isdigit()), reverse=True
         )
+        kept = [self.artifacts_dir / str(n) / self.function.artifact.name for n in generations[:KEEP]]
+        linked = {self._dependencies, *(self._links.get(artifact) for artifact in kept)}
         for old in generations[KEEP:]:
-            shutil.rmtree(self.artifacts_dir / str(old), ignore_errors=True)
+            artifact = self.artifacts_dir / str(old) / self.function.artifact.name
+            self._links.pop(artifact, None)
+            if artifact not in linked:
+                shutil.rmtree(artifact.parent, ignore_errors=True)

@@ -21,7 +21,7 @@ from devstack import config
 from devstack.apigw.gateway import HEALTH_PATH, Gateway
 from devstack.environment import chain_variables
 from devstack.local_function import ChainFactory, LocalFunction
-from devstack.reload import Reloader, copy_project
+from devstack.reload import KEEP, Reloader, copy_project
 from devstack.stack.model import local_stack
 from devstack.supervision import LogCapture, ServerThread
 from devstack.tools import LambdaTools, tool
@@ -115,6 +115,25 @@ def test_a_saved_change_is_served_and_a_broken_one_never(
     response = served.health()
     assert (response.status_code, response.json()["status"]) == (200, "healthy, reloaded")
     assert any("previous code keeps serving" in line for line in served.logs.of("reload"))
+
+
+def test_a_save_copies_our_code_and_links_the_dependencies(
+    served: Served, project: Path, tmp_path: Path, artifact: Path
+) -> None:
+    """A save builds an artifact of our code alone: the dependencies stay the build's files, however many
+    saves (older artifacts are pruned), and the saved code is what serves."""
+    reloader = Reloader(
+        served.function, project_dir=project, artifacts_dir=tmp_path / "artifacts", sink=served.logs
+    )
+    route = project / "backend" / HEALTH_ROUTE
+    original = route.read_text()
+    for save in range(KEEP + 1):
+        route.write_text(original.replace('status="healthy"', f'status="healthy, save {save}"'))
+        assert reloader.apply([route])
+    serving = served.function.artifact
+    assert (serving / "fastapi").resolve() == (artifact / "fastapi").resolve()
+    assert not (serving / "api").is_symlink()
+    assert served.health().json()["status"] == f"healthy, save {KEEP}"
 
 
 class _Stop(Exception):
