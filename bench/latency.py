@@ -1,16 +1,20 @@
 """Warm latency and throughput with a real load generator (hey, built from the Go module proxy into the tool
 cache): p50, p99 and req/s of GET /health and an authenticated GET /notes, direct (uvicorn inside the
 function) vs through the chain (gateway -> RIE -> adapter -> uvicorn), 1 and 8 concurrent clients,
-interleaved direct/chain within each round."""
+interleaved direct/chain within each round. With 8 clients the 2 cores are saturated, so throughput follows
+the CPU each request costs: a row per path gives it, chain vs direct, hop by hop (`cpu_by_hop`)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import resource
 import subprocess
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -65,6 +69,55 @@ def load(
     )
 
 
+HOPS = (
+    ("RIE", "aws-lambda-rie"),
+    ("Web Adapter", "lambda-adapter"),
+    ("app (uvicorn)", "main:app"),
+    ("MiniStack", "ministack"),
+    ("Firebase emulator", "firebase"),
+)
+"""A process's hop, by a word of its command line (the first that matches)."""
+GATEWAY = "gateway (devstack process)"
+CLIENT = "hey"
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_hop() -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each process of the local environment (this process, which runs the
+    gateway and the log shipping, and every process below it), with its hop; -1: the load generator's."""
+    parents: dict[int, int] = {}
+    used: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):  # not a process, or gone meanwhile
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat[1])
+        hop = next((name for name, word in HOPS if word in command), "other")
+        used[pid] = (hop, (int(stat[11]) + int(stat[12])) / _TICK)
+    ours = {os.getpid()}
+    while grown := {pid for pid, parent in parents.items() if parent in ours} - ours:
+        ours |= grown
+    mine = {pid: used[pid] for pid in ours}
+    mine[os.getpid()] = (GATEWAY, mine[os.getpid()][1])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # hey, once it has exited
+    mine[-1] = (CLIENT, children.ru_utime + children.ru_stime)
+    return mine
+
+
+def cpu_per_request_ms(
+    before: dict[int, tuple[str, float]],
+    after: dict[int, tuple[str, float]],
+    requests: int,
+    into: dict[str, float],
+) -> None:
+    """Add the milliseconds of CPU per request, by hop, between two `cpu_by_hop` readings to `into`."""
+    for pid, (hop, seconds) in after.items():
+        into[hop] = into.get(hop, 0.0) + (seconds - before.get(pid, (hop, 0.0))[1]) * 1000 / requests
+
+
 def user_with_notes(endpoints: Endpoints) -> AuthUser:
     """A new user owning NOTES notes (created straight on the app), whose GET /notes lists real items."""
     user = firebase_accounts.sign_up(
@@ -88,18 +141,18 @@ def run(environment: RunningEnvironment) -> list[Row]:
     for path, token in cases:
         load(binary, f"{endpoints.api}{path}", requests=64, clients=8, token=token)
     samples: dict[tuple[str, int, str], list[Load]] = {}
+    cpu: dict[tuple[str, str], dict[str, float]] = {}
     for _ in range(rounds(3)):
         for path, token in cases:
             for clients in (1, 8):
                 for target, base in targets.items():
-                    measured = load(
-                        binary,
-                        f"{base}{path}",
-                        requests=rounds(300, 100) if clients == 1 else rounds(400, 100),
-                        clients=clients,
-                        token=token,
-                    )
+                    requests = rounds(300, 100) if clients == 1 else rounds(400, 100)
+                    before = cpu_by_hop()
+                    measured = load(binary, f"{base}{path}", requests=requests, clients=clients, token=token)
                     samples.setdefault((path, clients, target), []).append(measured)
+                    if clients == 8:
+                        spent = cpu.setdefault((path, target), {})
+                        cpu_per_request_ms(before, cpu_by_hop(), requests * rounds(3), spent)
     rows: list[Row] = []
     for path, _ in cases:
         for clients in (1, 8):
@@ -140,4 +193,26 @@ def run(environment: RunningEnvironment) -> list[Row]:
                     "direct (uvicorn)",
                 ),
             ]
+    for path, _ in cases:
+        chain_cpu, direct_cpu = cpu[(path, "chain")], cpu[(path, "direct")]
+        rows.append(
+            Row(
+                GROUP,
+                f"GET {path}, 8 clients: CPU per request (all processes)",
+                sum(chain_cpu.values()),
+                "ms",
+                sum(direct_cpu.values()),
+                "direct (uvicorn)",
+                note="the cores are saturated: throughput ratio ~ direct CPU / chain CPU",
+                detail=[
+                    f"{target}: "
+                    + ", ".join(
+                        f"{hop} {ms:.2f}"
+                        for hop, ms in sorted(spent.items(), key=lambda item: -item[1])
+                        if ms >= 0.005
+                    )
+                    for target, spent in (("chain", chain_cpu), ("direct", direct_cpu))
+                ],
+            )
+        )
     return rows
