@@ -88,6 +88,8 @@ def cpu_by_hop() -> dict[int, tuple[str, float]]:
     parents: dict[int, int] = {}
     used: dict[int, tuple[str, float]] = {}
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
             stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
