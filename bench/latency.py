@@ -1,16 +1,24 @@
 """Warm latency and throughput with a real load generator (hey, built from the Go module proxy into the tool
 cache): p50, p99 and req/s of GET /health and an authenticated GET /notes, direct (uvicorn inside the
 function) vs through the chain (gateway -> RIE -> adapter -> uvicorn), 1 and 8 concurrent clients,
-interleaved direct/chain within each round."""
+interleaved direct/chain within each round. With 8 clients the 2 cores are saturated, so throughput follows
+the CPU each request costs: a row per path gives it, chain vs direct, hop by hop (`cpu_by_hop`). Direct is one
+uvicorn serving all 8 at once, where the chain spreads them over its environments one at a time each (as
+Lambda does), which costs the app more CPU per request: a second baseline drives those same environments' apps
+directly, one client each, so that its ratio is what the hops (gateway, RIE, adapter) cost."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import resource
 import subprocess
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -18,6 +26,7 @@ from bench.measure import Row, median, rounds
 from devstack.emulators import firebase_accounts
 from devstack.emulators.firebase_accounts import AuthUser
 from devstack.environment import Endpoints, RunningEnvironment
+from devstack.lambdafn.runtime import LambdaChain
 from devstack.tools import go_tool
 
 GROUP = "latency"
@@ -74,6 +83,74 @@ def answered_only(measured: Load, status: str, what: str) -> Load:
     return measured
 
 
+def load_each(binary: str, urls: list[str], *, requests: int, token: str | None) -> Load:
+    """One client on each of `urls` at once, `requests` in all: their answers as one load (p50: the median
+    of theirs, p99: the worst)."""
+    with ThreadPoolExecutor(len(urls)) as pool:
+        each = list(
+            pool.map(
+                lambda url: load(binary, url, requests=requests // len(urls), clients=1, token=token), urls
+            )
+        )
+    return Load(
+        p50_ms=median([one.p50_ms for one in each]),
+        p99_ms=max(one.p99_ms for one in each),
+        rps=sum(one.rps for one in each),
+        refused=sum((one.refused for one in each), Counter[str]()),
+    )
+
+
+HOPS = (
+    ("RIE", "aws-lambda-rie"),
+    ("Web Adapter", "lambda-adapter"),
+    ("app (uvicorn)", "main:app"),
+    ("MiniStack", "ministack"),
+    ("Firebase emulator", "firebase"),
+)
+"""A process's hop, by a word of its command line (the first that matches)."""
+GATEWAY = "gateway (devstack process)"
+CLIENT = "hey"
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_hop() -> dict[int, tuple[str, float]]:
+    """CPU seconds used so far by each process of the local environment (this process, which runs the
+    gateway and the log shipping, and every process below it), with its hop; -1: the load generator's."""
+    parents: dict[int, int] = {}
+    used: dict[int, tuple[str, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):  # not a process, or gone meanwhile
+            continue
+        pid = int(entry.name)
+        parents[pid] = int(stat[1])
+        hop = next((name for name, word in HOPS if word in command), "other")
+        used[pid] = (hop, (int(stat[11]) + int(stat[12])) / _TICK)
+    ours = {os.getpid()}
+    while grown := {pid for pid, parent in parents.items() if parent in ours} - ours:
+        ours |= grown
+    mine = {pid: used[pid] for pid in ours}
+    mine[os.getpid()] = (GATEWAY, mine[os.getpid()][1])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # hey, once it has exited
+    mine[-1] = (CLIENT, children.ru_utime + children.ru_stime)
+    return mine
+
+
+def cpu_per_request_ms(
+    before: dict[int, tuple[str, float]],
+    after: dict[int, tuple[str, float]],
+    requests: int,
+    into: dict[str, float],
+) -> None:
+    """Add the milliseconds of CPU per request, by hop, between two `cpu_by_hop` readings to `into`."""
+    for pid, (hop, seconds) in after.items():
+        into[hop] = into.get(hop, 0.0) + (seconds - before.get(pid, (hop, 0.0))[1]) * 1000 / requests
+
+
 def user_with_notes(endpoints: Endpoints) -> AuthUser:
     """A new user owning NOTES notes (created straight on the app), whose GET /notes lists real items."""
     user = firebase_accounts.sign_up(
@@ -96,19 +173,32 @@ def run(environment: RunningEnvironment) -> list[Row]:
     # Warm every execution environment 8 clients need (each starts with a cold start).
     for path, token in cases:
         load(binary, f"{endpoints.api}{path}", requests=64, clients=8, token=token)
+    # The chain serves 8 clients with these (LAMBDA_MAX_ENVIRONMENTS), one request at a time each.
+    apps = [
+        f"http://127.0.0.1:{chain.app_port}"
+        for chain in environment.function.environments.environments
+        if isinstance(chain, LambdaChain)
+    ]
     samples: dict[tuple[str, int, str], list[Load]] = {}
+    cpu: dict[tuple[str, str], dict[str, float]] = {}
     for _ in range(rounds(3)):
         for path, token in cases:
             for clients in (1, 8):
-                for target, base in targets.items():
-                    measured = load(
-                        binary,
-                        f"{base}{path}",
-                        requests=rounds(300, 100) if clients == 1 else rounds(400, 100),
-                        clients=clients,
-                        token=token,
+                # With 8 clients also each environment's app directly, one request at a time each.
+                for target, base in [*targets.items(), *([("apps", "")] if clients == 8 else [])]:
+                    requests = rounds(300, 100) if clients == 1 else rounds(400, 100)
+                    before = cpu_by_hop()
+                    measured = (
+                        load(binary, f"{base}{path}", requests=requests, clients=clients, token=token)
+                        if base
+                        else load_each(
+                            binary, [f"{app}{path}" for app in apps], requests=requests, token=token
+                        )
                     )
                     samples.setdefault((path, clients, target), []).append(measured)
+                    if clients == 8:
+                        spent = cpu.setdefault((path, target), {})
+                        cpu_per_request_ms(before, cpu_by_hop(), requests * rounds(3), spent)
     rows: list[Row] = []
     for path, _ in cases:
         for clients in (1, 8):
@@ -149,4 +239,42 @@ def run(environment: RunningEnvironment) -> list[Row]:
                     "direct (uvicorn)",
                 ),
             ]
+    for path, _ in cases:
+        chain, apps_alone = samples[(path, 8, "chain")], samples[(path, 8, "apps")]
+        rows.append(
+            Row(
+                GROUP,
+                f"GET {path}, 8 clients: throughput vs the same {len(apps)} apps, 1 request each",
+                median([s.rps for s in chain]),
+                "req/s",
+                median([s.rps for s in apps_alone]),
+                f"each environment's app direct, 1 client each ({len(apps)} in all)",
+                note="Lambda's one request per environment priced into the baseline: what the hops cost",
+            )
+        )
+        chain_cpu, direct_cpu = cpu[(path, "chain")], cpu[(path, "direct")]
+        rows.append(
+            Row(
+                GROUP,
+                f"GET {path}, 8 clients: CPU per request (all processes)",
+                sum(chain_cpu.values()),
+                "ms",
+                sum(direct_cpu.values()),
+                "direct (uvicorn)",
+                note="the cores are saturated: throughput ratio ~ direct CPU / chain CPU",
+                detail=[
+                    f"{target}: "
+                    + ", ".join(
+                        f"{hop} {ms:.2f}"
+                        for hop, ms in sorted(spent.items(), key=lambda item: -item[1])
+                        if ms >= 0.005
+                    )
+                    for target, spent in (
+                        ("chain", chain_cpu),
+                        ("direct", direct_cpu),
+                        ("the apps direct", cpu[(path, "apps")]),
+                    )
+                ],
+            )
+        )
     return rows

@@ -46,6 +46,8 @@ class RecordingLogs:
     streams: list[str] = field(default_factory=list)
     events: dict[str, list[str]] = field(default_factory=dict)
     put: threading.Event = field(default_factory=threading.Event)
+    calls: list[int] = field(default_factory=list)
+    """Each PutLogEvents call's size, as CloudWatch Logs counts it."""
 
     def create_log_stream(self, *, logGroupName: str, logStreamName: str) -> object:
         assert logGroupName == GROUP
@@ -56,6 +58,7 @@ class RecordingLogs:
         self, *, logGroupName: str, logStreamName: str, logEvents: list[dict[str, Any]]
     ) -> object:
         assert logGroupName == GROUP
+        self.calls.append(sum(len(event["message"]) + logs.EVENT_OVERHEAD_BYTES for event in logEvents))
         self.events.setdefault(logStreamName, []).extend(event["message"] for event in logEvents)
         self.put.set()
         return {}
@@ -104,20 +107,29 @@ def test_each_environment_gets_a_stream_named_as_lambda_names_it_and_only_the_fu
 
 def test_a_batch_too_large_for_one_call_goes_in_several_and_empty_lines_are_not_shipped() -> None:
     client = RecordingLogs()
-    calls: list[int] = []
-    put = client.put_log_events
-
-    def counted(*, logGroupName: str, logStreamName: str, logEvents: list[dict[str, Any]]) -> object:
-        calls.append(sum(len(event["message"]) + logs.EVENT_OVERHEAD_BYTES for event in logEvents))
-        return put(logGroupName=logGroupName, logStreamName=logStreamName, logEvents=logEvents)
-
-    client.put_log_events = counted  # type: ignore[method-assign]
     big = "x" * 200_000
     with LogShipper(client, GROUP, where="the stand-in", sink=LogCapture()) as shipper:
         _ship(shipper, [("app", big)] * 12 + [("app", "")], LogCapture())
-    assert len(calls) >= 3
-    assert max(calls) <= logs.MAX_BATCH_BYTES
+    assert len(client.calls) >= 3
+    assert max(client.calls) <= logs.MAX_BATCH_BYTES
     assert sum(len(messages) for messages in client.events.values()) == 12
+    assert shipper.lost == 0
+
+
+def test_lines_arriving_without_pause_go_in_about_one_call_a_second_all_of_them() -> None:
+    """Each PutLogEvents costs CPU that requests under load need (boto3, ~2 ms): a stream that gets a line
+    every 20 ms gets its lines in a call about once a second (SEND_EVERY_S), not every BATCH_WAIT_S, all."""
+    client = RecordingLogs()
+    began = time.monotonic()
+    with LogShipper(client, GROUP, where="the stand-in", sink=LogCapture()) as shipper:
+        sink = shipper.tap(LogCapture())
+        for number in range(120):
+            sink("app", f"request {number}")
+            time.sleep(0.02)
+    elapsed = time.monotonic() - began
+    assert client.events[client.streams[0]] == [f"request {number}" for number in range(120)]
+    # One call a second, plus the first one (a line after a quiet second goes at once) and the one at close.
+    assert len(client.calls) <= elapsed / logs.SEND_EVERY_S + 2, (len(client.calls), elapsed)
     assert shipper.lost == 0
 
 
