@@ -31,8 +31,9 @@ PROGRESS_EVERY = 60.0
 STOP_GRACE = 60.0
 """How long a stopped suite may take to clean up (compose down, the emulators) before SIGKILL."""
 
-# pytest's last line: "=== 780 passed, 26 skipped, 2 warnings in 571.03s (0:09:31) ===".
-PYTEST_TOTALS = re.compile(r"^=+ (?P<counts>(?:\d+ \w+(?:, )?)+) in [\d.]+s")
+# pytest's last line: "=== 780 passed, 26 skipped, 14 subtests passed in 571.03s (0:09:31) ===" (-q: no "=").
+PYTEST_TOTALS = re.compile(r"^=* ?(?P<counts>\d+ [\w ,]+) in [\d.]+s\b")
+PYTEST_COUNT = re.compile(r"^(?P<number>\d+) (?P<word>passed|failed|errors?|skipped)$")
 # scripts/lib.sh's check_summary: one line per check, "  ✓ name  1.2s" (✗ failed, ○ skipped).
 CHECK_LINE = re.compile(r"^  (?P<mark>[✓✗○]) ")
 
@@ -50,18 +51,15 @@ class Counts:
 def counts(log: str) -> Counts:
     """What a suite's log says it ran: its pytest totals (summed over its runs), else its named checks."""
     found = Counts()
-    pytest_runs = 0
+    pytest_runs = 0  # lines with pytest's counts
     checks = Counts()
     for line in log.splitlines():
         if totals := PYTEST_TOTALS.match(line):
-            pytest_runs += 1
-            for number, word in (part.split(" ") for part in totals["counts"].split(", ")):
-                if word == "passed":
-                    found.passed += int(number)
-                elif word in {"failed", "error", "errors"}:
-                    found.failed += int(number)
-                elif word == "skipped":
-                    found.skipped += int(number)
+            for part in totals["counts"].split(", "):
+                if count := PYTEST_COUNT.match(part):
+                    pytest_runs += 1
+                    word = {"error": "failed", "errors": "failed"}.get(count["word"], count["word"])
+                    setattr(found, word, getattr(found, word) + int(count["number"]))
         elif check := CHECK_LINE.match(line):
             field_name = {"✓": "passed", "✗": "failed", "○": "skipped"}[check["mark"]]
             setattr(checks, field_name, getattr(checks, field_name) + 1)

@@ -25,14 +25,14 @@ ours:
 \t@echo "=== 3 passed, 1 skipped in 0.2s ==="
 theirs:
 \t@touch theirs.up; $(call wait_for,ours.up)
-\t@echo "=== 1 failed, 2 passed in 0.3s ==="
+\t@echo "=== 1 failed, 2 passed, 14 subtests passed in 0.3s (0:00:00) ==="
 \t@exit 4
 first:
 \t@touch first.running; sleep 1; rm first.running
 \t@printf '  \\xe2\\x9c\\x93 a check  0.1s\\n  \\xe2\\x97\\x8b another  0.0s  skipped: why\\n'
 second:
 \t@test ! -e first.running
-\t@echo "=== 5 passed in 0.1s ==="
+\t@echo "5 passed in 0.1s"
 hangs:
 \t@sleep 300 & echo $$! > grandchild.pid; wait
 """
