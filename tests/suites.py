@@ -105,15 +105,11 @@ class Suite:
         self.counts = counts(self.log.read_text(errors="replace"))
         return True
 
-    def stop(self) -> None:
-        """SIGTERM to the suite's process group (its traps clean up), then SIGKILL to what is left in it."""
-        if self.process is None or self.status is not None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-            with suppress(subprocess.TimeoutExpired):
-                self.process.wait(STOP_GRACE)
-            os.killpg(self.process.pid, signal.SIGKILL)
+    def send(self, sig: signal.Signals) -> None:
+        """To the suite's whole process group (what its make started, and theirs), while one runs."""
+        if self.process is not None and self.status is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.process.pid, sig)
 
     @property
     def result(self) -> str:
@@ -124,6 +120,19 @@ class Suite:
 
 def minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
+
+
+def stop(suites: Sequence[Suite]) -> None:
+    """SIGTERM to every suite still running (their traps clean up: compose down, the emulators), a grace for
+    them all, then SIGKILL to whatever is left in their groups."""
+    for suite in suites:
+        suite.send(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE
+    for suite in suites:
+        if suite.process is not None and suite.status is None:
+            with suppress(subprocess.TimeoutExpired):
+                suite.process.wait(max(0.0, deadline - time.monotonic()))
+        suite.send(signal.SIGKILL)
 
 
 class Stopped(Exception):
@@ -201,8 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyboardInterrupt, Stopped):
         print("\nstopping the suites that still run …", file=sys.stderr, flush=True)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave a suite half-stopped
-        for suite in suites:
-            suite.stop()
+        stop(suites)
         print(report(suites, time.monotonic() - began), file=sys.stderr)
         return 130
     failed = [suite for suite in suites if suite.status != 0]
