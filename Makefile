@@ -72,9 +72,9 @@ bench: install build ## Benchmarks side by side (cold start, latency, authorizer
 
 .PHONY: test test-main test-unit test-integration test-devstack test-infra test-compose test-local test-browser test-faults test-durability test-debug e2e fuzz smoke lint format typecheck check-iac check-security
 # make test's suites in lanes (tests/suites.py): lanes run side by side, a lane's suites one after another.
-# The in-process pytest runs in one; the two on the Docker engine (compose, sam local) share the other with the
-# checks, which need neither emulators nor the engine. Both lanes take about as long.
-TEST_LANES := test-main,test-devstack test-compose,test-local,check-iac,check-security
+# The two on the Docker engine (compose, sam local) share one lane; the in-process pytest runs and the checks
+# the other. The Docker lane is the longer one on a loaded or fresh machine (engine, compose plugin, stand-ins).
+TEST_LANES := test-main,test-devstack,check-iac,check-security test-compose,test-local
 test: install install-browser lint typecheck build ## Run all tests: lint, types, then the suites side by side (logs in .local/test-logs, one table at the end)
 	@$(RUN) python -m tests.suites $(TEST_LANES)
 
