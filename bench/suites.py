@@ -36,7 +36,8 @@ def side_by_side(one_after_another: float) -> Row:
         began = time.perf_counter()
         result = uv_run("python", "-m", "tests.suites", "--logs", logs, *SIDE_BY_SIDE.values())
         took = time.perf_counter() - began
-    table_total = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else "(no output)"
+    lines = result.stdout.strip().splitlines()
+    table_total = " ".join(lines[-1].split()) if lines else "(no output)"  # the table's "all" row
     return Row(
         GROUP,
         f"{' ‖ '.join(SIDE_BY_SIDE)} side by side (make test's lanes)",
