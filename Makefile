@@ -70,14 +70,16 @@ logs: ## Follow the compose stack's logs
 bench: install build ## Benchmarks side by side (cold start, latency, authorizer, start, per request, suites, artifact, sam local): one table + bench/results.json (BENCH_QUICK=1: short, BENCH_ONLY=sam_local,...: some groups)
 	$(RUN) python -m bench.run
 
-.PHONY: test test-unit test-integration test-devstack test-infra test-compose test-local test-browser test-faults test-durability test-debug e2e fuzz smoke lint format typecheck check-iac check-security
-test: install install-browser lint typecheck build ## Run all tests: lint, types, unit, integration, devstack, e2e, browser, compose, IaC + security checks
+.PHONY: test test-main test-unit test-integration test-devstack test-infra test-compose test-local test-browser test-faults test-durability test-debug e2e fuzz smoke lint format typecheck check-iac check-security
+# make test's suites in lanes (tests/suites.py): lanes run side by side, a lane's suites one after another.
+# The two on the Docker engine (compose, sam local) share one lane; the in-process pytest runs and the checks
+# the other. The Docker lane is the longer one on a loaded or fresh machine (engine, compose plugin, stand-ins).
+TEST_LANES := test-main,test-devstack,check-iac,check-security test-compose,test-local
+test: install install-browser lint typecheck build ## Run all tests: lint, types, then the suites side by side (logs in .local/test-logs, one table at the end)
+	@$(RUN) python -m tests.suites $(TEST_LANES)
+
+test-main: install install-browser build ## tests/ in one pytest run: unit, integration, e2e, browser, faults, durability, infra, debug
 	$(RUN) $(PYTEST) tests --ignore=tests/smoke --ignore=tests/compose --ignore=tests/samlocal
-	$(IN_DEVSTACK) $(PYTEST)
-	@scripts/test-compose.sh
-	@scripts/test-local.sh
-	@$(MAKE) --no-print-directory check-iac
-	@$(MAKE) --no-print-directory check-security
 
 test-unit: ## The backend's unit tests only (no emulators, seconds)
 	$(RUN) $(PYTEST) tests/unit

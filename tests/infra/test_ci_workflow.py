@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from devstack.paths import REPO_ROOT
+from tests import suites
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "ci.yml"
 
@@ -27,7 +28,8 @@ def workflow() -> dict[str, Any]:
 
 @cache
 def make_commands(*targets: str) -> tuple[str, ...]:
-    """What `make TARGETS` would run (a recursive make's own line left out: its recipe is listed)."""
+    """What `make TARGETS` would run (a recursive make's own line left out: its recipe is listed; so are the
+    recipes of the suites `make test` runs side by side)."""
     done = subprocess.run(
         ["make", "-n", "--no-print-directory", *targets],
         cwd=REPO_ROOT,
@@ -36,8 +38,15 @@ def make_commands(*targets: str) -> tuple[str, ...]:
         check=True,
         timeout=120,
     )
-    lines = (line.strip() for line in done.stdout.splitlines())
-    return tuple(line for line in lines if line and not line.startswith("make "))
+    commands: list[str] = []
+    for line in (line.strip() for line in done.stdout.splitlines()):
+        words = shlex.split(line)
+        if "tests.suites" in words:  # make test's lanes (tests/suites.py): each suite is a make target
+            lanes = words[words.index("tests.suites") + 1 :]
+            commands += make_commands(*(target for lane in suites.targets(lanes) for target in lane))
+        elif line and not line.startswith("make "):
+            commands.append(line)
+    return tuple(commands)
 
 
 def workflow_commands() -> list[str]:
