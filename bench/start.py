@@ -87,11 +87,12 @@ def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -
         ]
     )
 
-    def firebase() -> AbstractContextManager[object]:
+    def firebase(*, fast_start: bool = True) -> AbstractContextManager[object]:
         facts = config.load().isolated()
-        return firebase_auth(facts.firebase, facts.ports.firebase, sink=quiet)
+        return firebase_auth(facts.firebase, facts.ports.firebase, sink=quiet, fast_start=fast_start)
 
     firebase_s = median([time_to_ready(firebase) for _ in range(rounds(2))])
+    shipped_firebase_s = median([time_to_ready(lambda: firebase(fast_start=False)) for _ in range(rounds(2))])
     rows: list[Row] = []
     with (
         tempfile.TemporaryDirectory(prefix="bench-env-") as state,
@@ -144,5 +145,14 @@ def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -
         ),
         Row(GROUP, "MiniStack alone", ministack_s, "s", warm_s, env),
         Row(GROUP, "Firebase Auth emulator alone", firebase_s, "s", warm_s, env),
+        Row(
+            GROUP,
+            "Firebase Auth emulator alone: fast start vs as shipped",
+            firebase_s,
+            "s",
+            shipped_firebase_s,
+            "firebase-tools as it ships",
+            note="firebase-emulator/fast-start.cjs: the Auth API's validators compiled at first use",
+        ),
         *rows,
     ]

@@ -31,7 +31,8 @@ REAPED_S = 60.0
 # The part, how to tell its process, and how `devstack dev` names it.
 PARTS: dict[str, tuple[Callable[[Process], bool], str]] = {
     "ministack": (lambda process: process.runs("ministack"), "ministack:"),
-    "firebase": (lambda process: process.runs("firebase") and "emulators:start" in process.argv, "firebase:"),
+    # node runs firebase-tools' CLI script after its preload (firebase-emulator/fast-start.cjs).
+    "firebase": (lambda process: process.runs("node") and "emulators:start" in process.argv, "firebase:"),
 }
 
 
