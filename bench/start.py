@@ -128,10 +128,10 @@ def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -
             make_dev_warm_s,
             "s",
             firebase_s,
-            "the Firebase emulator alone (the floor)",
+            "the Firebase emulator alone (the issue's floor)",
             note=(
                 f"target {MAKE_DEV_TARGET_S:.0f} s; its first start in a fresh state dir: {first_s:.1f} s "
-                "(deploy, dev user)"
+                f"(deploy, dev user); the slower emulator now: MiniStack {ministack_s:.1f} s"
             ),
         ),
         Row(
