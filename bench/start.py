@@ -131,7 +131,7 @@ def run(during_warm: Sequence[Callable[[RunningEnvironment], list[Row]]] = ()) -
             "the Firebase emulator alone (the issue's floor)",
             note=(
                 f"target {MAKE_DEV_TARGET_S:.0f} s; its first start in a fresh state dir: {first_s:.1f} s "
-                f"(deploy, dev user); the slower emulator now: MiniStack {ministack_s:.1f} s"
+                f"(deploy, dev user); MiniStack alone {ministack_s:.1f} s"
             ),
         ),
         Row(
