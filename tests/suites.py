@@ -140,15 +140,19 @@ class Stopped(Exception):
 
 
 @contextmanager
-def sigterm_stops() -> Iterator[None]:
+def interrupts_stop() -> Iterator[None]:
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise Stopped
 
     previous = signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C too where this was started with SIGINT ignored (a background job of a non-interactive shell, as a
+    # CI script may be): Python then never installs its own KeyboardInterrupt handler.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def run_lanes(lanes: Sequence[Sequence[Suite]]) -> None:
@@ -205,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  " + " → ".join(suite.target for suite in lane))
     began = time.monotonic()
     try:
-        with sigterm_stops():
+        with interrupts_stop():
             run_lanes(lanes)
     except (KeyboardInterrupt, Stopped):
         print("\nstopping the suites that still run …", file=sys.stderr, flush=True)
